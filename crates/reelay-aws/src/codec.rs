@@ -1,0 +1,611 @@
+//! restJson1 request decoding (with model validation) and response encoding.
+//!
+//! Handlers exchange *canonical* JSON with this module: objects keyed by model member names,
+//! timestamps as epoch seconds, blobs as base64. On the way in, every HTTP binding (path
+//! label, query string, header, JSON body under `locationName`s, payload) is read into that
+//! form while each modelled constraint (required, type, length, pattern, range, enum) is
+//! checked; on the way out, the output structure is split back into status, headers and body.
+
+use crate::error::ApiError;
+use crate::model::*;
+use crate::values::Timestamp;
+use base64::Engine as _;
+use bytes::Bytes;
+use serde_json::{Map, Number, Value};
+
+/// Most violations reported in one error message (AWS reports a handful too).
+const MAX_REPORTED_VIOLATIONS: usize = 10;
+
+/// The parts of an HTTP request the codec reads.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestParts<'a> {
+    /// Query string as received (still percent-encoded), without `?`.
+    pub raw_query: &'a str,
+    /// Request headers.
+    pub headers: &'a http::HeaderMap,
+}
+
+struct Checker<'m> {
+    model: &'m ServiceModel,
+    violations: Vec<String>,
+}
+
+fn show(v: &str, sensitive: bool) -> String {
+    if sensitive {
+        return "***".into();
+    }
+    let mut s: String = v.chars().take(64).collect();
+    if v.chars().count() > 64 {
+        s.push_str("...");
+    }
+    s
+}
+
+impl<'m> Checker<'m> {
+    fn fail(&mut self, value: Option<&str>, path: &str, constraint: impl AsRef<str>) {
+        let msg = match value {
+            Some(v) => format!("Value '{v}' at '{path}' failed to satisfy constraint: {}", constraint.as_ref()),
+            None => format!("Value at '{path}' failed to satisfy constraint: {}", constraint.as_ref()),
+        };
+        self.violations.push(msg);
+    }
+
+    fn check_string(&mut self, st: &StringShape, s: &str, path: &str) {
+        let shown = show(s, st.sensitive);
+        let n = s.chars().count() as u64;
+        if let Some(min) = st.min
+            && n < min
+        {
+            self.fail(Some(&shown), path, format!("Member must have length greater than or equal to {min}"));
+        }
+        if let Some(max) = st.max
+            && n > max
+        {
+            self.fail(Some(&shown), path, format!("Member must have length less than or equal to {max}"));
+        }
+        if !st.enum_values.is_empty() && !st.enum_values.contains(&s) {
+            self.fail(
+                Some(&shown),
+                path,
+                format!("Member must satisfy enum value set: [{}]", st.enum_values.join(", ")),
+            );
+        }
+        if let Some(p) = st.pattern {
+            let re = self.model.pattern(p);
+            if !re.is_match(s) {
+                self.fail(Some(&shown), path, format!("Member must satisfy regular expression pattern: {}", re.as_str()));
+            }
+        }
+    }
+
+    fn check_int(&mut self, r: IntRange, v: i64, path: &str, bits32: bool) -> Option<Value> {
+        if bits32 && (v < i64::from(i32::MIN) || v > i64::from(i32::MAX)) {
+            self.fail(Some(&v.to_string()), path, "Member must be a 32-bit integer");
+            return None;
+        }
+        if let Some(min) = r.min
+            && v < min
+        {
+            self.fail(Some(&v.to_string()), path, format!("Member must have value greater than or equal to {min}"));
+        }
+        if let Some(max) = r.max
+            && v > max
+        {
+            self.fail(Some(&v.to_string()), path, format!("Member must have value less than or equal to {max}"));
+        }
+        Some(Value::Number(v.into()))
+    }
+
+    fn check_float(&mut self, r: FloatRange, v: f64, path: &str) -> Option<Value> {
+        if let Some(min) = r.min
+            && v < min
+        {
+            self.fail(Some(&v.to_string()), path, format!("Member must have value greater than or equal to {min}"));
+        }
+        if let Some(max) = r.max
+            && v > max
+        {
+            self.fail(Some(&v.to_string()), path, format!("Member must have value less than or equal to {max}"));
+        }
+        Number::from_f64(v).map(Value::Number)
+    }
+
+    fn type_error(&mut self, path: &str, expected: &str) -> Option<Value> {
+        self.fail(None, path, format!("Member must be {expected}"));
+        None
+    }
+
+    /// Decode a JSON wire value of shape `id` into canonical form, recording violations.
+    fn json(&mut self, id: ShapeId, wire: &Value, path: &str) -> Option<Value> {
+        let shape = self.model.shape(id);
+        match &shape.kind {
+            ShapeKind::Structure(st) => {
+                let Value::Object(obj) = wire else { return self.type_error(path, "an object") };
+                let mut out = Map::new();
+                for m in st.members {
+                    let mpath = join(path, m.wire_name());
+                    match obj.get(m.wire_name()) {
+                        Some(Value::Null) | None => {}
+                        Some(v) => {
+                            if let Some(c) = self.json(m.shape, v, &mpath) {
+                                out.insert(m.name.to_string(), c);
+                            }
+                        }
+                    }
+                }
+                self.required(st, &out, path);
+                Some(Value::Object(out))
+            }
+            ShapeKind::List { member, min, max } => {
+                let Value::Array(items) = wire else { return self.type_error(path, "a list") };
+                self.count(items.len(), *min, *max, path);
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(c) = self.json(*member, item, &format!("{path}.{}.member", i + 1)) {
+                        out.push(c);
+                    }
+                }
+                Some(Value::Array(out))
+            }
+            ShapeKind::Map { key, value, min, max } => {
+                let Value::Object(obj) = wire else { return self.type_error(path, "a map") };
+                self.count(obj.len(), *min, *max, path);
+                let mut out = Map::new();
+                for (k, v) in obj {
+                    if let ShapeKind::String(ks) = &self.model.shape(*key).kind {
+                        self.check_string(ks, k, &format!("{path}.key"));
+                    }
+                    if let Some(c) = self.json(*value, v, &format!("{path}.{k}")) {
+                        out.insert(k.clone(), c);
+                    }
+                }
+                Some(Value::Object(out))
+            }
+            ShapeKind::String(st) => {
+                let Value::String(s) = wire else { return self.type_error(path, "a string") };
+                self.check_string(st, s, path);
+                Some(wire.clone())
+            }
+            ShapeKind::Integer(r) | ShapeKind::Long(r) => {
+                let bits32 = matches!(shape.kind, ShapeKind::Integer(_));
+                match wire.as_i64() {
+                    Some(v) => self.check_int(*r, v, path, bits32),
+                    None => self.type_error(path, "an integer"),
+                }
+            }
+            ShapeKind::Float(r) | ShapeKind::Double(r) => match wire.as_f64() {
+                Some(v) => self.check_float(*r, v, path),
+                None => self.type_error(path, "a number"),
+            },
+            ShapeKind::Boolean => match wire {
+                Value::Bool(_) => Some(wire.clone()),
+                _ => self.type_error(path, "a boolean"),
+            },
+            ShapeKind::Timestamp(_) => {
+                let ts = match wire {
+                    Value::Number(n) => n.as_f64().and_then(Timestamp::from_epoch_seconds),
+                    Value::String(s) => parse_timestamp_text(s),
+                    _ => None,
+                };
+                match ts {
+                    Some(t) => Number::from_f64(t.epoch_seconds()).map(Value::Number),
+                    None => self.type_error(path, "a timestamp"),
+                }
+            }
+            ShapeKind::Blob { .. } => match wire {
+                Value::String(s) if base64::engine::general_purpose::STANDARD.decode(s).is_ok() => Some(wire.clone()),
+                _ => self.type_error(path, "base64-encoded data"),
+            },
+        }
+    }
+
+    /// Decode a text value (label, query parameter, header) of scalar shape `id`.
+    fn text(&mut self, id: ShapeId, s: &str, path: &str) -> Option<Value> {
+        let shape = self.model.shape(id);
+        match &shape.kind {
+            ShapeKind::String(st) => {
+                self.check_string(st, s, path);
+                Some(Value::String(s.to_string()))
+            }
+            ShapeKind::Integer(r) | ShapeKind::Long(r) => {
+                let bits32 = matches!(shape.kind, ShapeKind::Integer(_));
+                match s.trim().parse::<i64>() {
+                    Ok(v) => self.check_int(*r, v, path, bits32),
+                    Err(_) => {
+                        self.fail(Some(&show(s, false)), path, "Member must be an integer");
+                        None
+                    }
+                }
+            }
+            ShapeKind::Float(r) | ShapeKind::Double(r) => match s.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() => self.check_float(*r, v, path),
+                _ => {
+                    self.fail(Some(&show(s, false)), path, "Member must be a number");
+                    None
+                }
+            },
+            ShapeKind::Boolean => match s {
+                "true" => Some(Value::Bool(true)),
+                "false" => Some(Value::Bool(false)),
+                _ => {
+                    self.fail(Some(&show(s, false)), path, "Member must be a boolean");
+                    None
+                }
+            },
+            ShapeKind::Timestamp(_) => match parse_timestamp_text(s) {
+                Some(t) => Number::from_f64(t.epoch_seconds()).map(Value::Number),
+                None => {
+                    self.fail(Some(&show(s, false)), path, "Member must be a timestamp");
+                    None
+                }
+            },
+            ShapeKind::Blob { .. } => Some(Value::String(base64::engine::general_purpose::STANDARD.encode(s))),
+            _ => self.type_error(path, "a scalar"),
+        }
+    }
+
+    fn count(&mut self, n: usize, min: Option<u64>, max: Option<u64>, path: &str) {
+        let n = n as u64;
+        if let Some(min) = min
+            && n < min
+        {
+            self.fail(None, path, format!("Member must have length greater than or equal to {min}"));
+        }
+        if let Some(max) = max
+            && n > max
+        {
+            self.fail(None, path, format!("Member must have length less than or equal to {max}"));
+        }
+    }
+
+    fn required(&mut self, st: &StructureShape, out: &Map<String, Value>, path: &str) {
+        for r in st.required {
+            if !out.contains_key(*r) {
+                let wire = st.member(r).map_or(*r, |m| m.wire_name());
+                // A member present but invalid already has its own violation.
+                if !self.violations.iter().any(|v| v.contains(&format!("at '{}'", join(path, wire)))) {
+                    self.fail(None, &join(path, wire), "Member must not be null");
+                }
+            }
+        }
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }
+}
+
+fn parse_timestamp_text(s: &str) -> Option<Timestamp> {
+    if let Ok(secs) = s.trim().parse::<f64>() {
+        return Timestamp::from_epoch_seconds(secs);
+    }
+    Timestamp::parse_rfc3339(s.trim()).or_else(|| {
+        time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc2822).ok().map(Timestamp)
+    })
+}
+
+/// Percent-decode one path label strictly: malformed escapes or non-UTF-8 are errors.
+pub fn decode_label(raw: &str) -> Result<String, String> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return Err(format!("malformed percent-encoding in '{}'", show(raw, false)));
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| "percent-encoded value is not UTF-8".to_string())
+}
+
+/// Split a raw query string into decoded pairs (`+` is kept literally, as AWS SDKs encode
+/// spaces as `%20`).
+pub fn query_pairs(raw_query: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for part in raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        out.push((decode_label(k)?, decode_label(v)?));
+    }
+    Ok(out)
+}
+
+/// Decode and validate the input of `op` into canonical JSON.
+pub fn decode_input(
+    model: &ServiceModel,
+    op: &Operation,
+    labels: &[(&str, &str)],
+    req: RequestParts<'_>,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let Some(input) = op.input else { return Ok(Value::Object(Map::new())) };
+    let ShapeKind::Structure(st) = &model.shape(input).kind else {
+        return Err(ApiError::internal(model.id, "input is not a structure"));
+    };
+    let mut c = Checker { model, violations: Vec::new() };
+    let mut out = Map::new();
+
+    let body_json = if st.payload.is_none() && st.members.iter().any(|m| m.location == Location::Body) {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            Map::new()
+        } else {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(o)) => o,
+                Ok(_) => return Err(ApiError::serialization("the request body must be a JSON object")),
+                Err(e) => return Err(ApiError::serialization(format!("the request body is not valid JSON: {e}"))),
+            }
+        }
+    } else {
+        Map::new()
+    };
+    let query = query_pairs(req.raw_query).map_err(|e| ApiError::validation(model.id, e))?;
+
+    for m in st.members {
+        let name = m.wire_name();
+        let value = match m.location {
+            Location::Body if st.payload == Some(m.name) => match &model.shape(m.shape).kind {
+                ShapeKind::Structure(_) if !body.is_empty() => match serde_json::from_slice::<Value>(body) {
+                    Ok(v) => c.json(m.shape, &v, name),
+                    Err(e) => return Err(ApiError::serialization(format!("the request body is not valid JSON: {e}"))),
+                },
+                ShapeKind::Blob { .. } if !body.is_empty() => {
+                    Some(Value::String(base64::engine::general_purpose::STANDARD.encode(body)))
+                }
+                ShapeKind::String(_) if !body.is_empty() => match std::str::from_utf8(body) {
+                    Ok(s) => c.text(m.shape, s, name),
+                    Err(_) => return Err(ApiError::serialization("the request body is not UTF-8")),
+                },
+                _ => None,
+            },
+            Location::Body => match body_json.get(name) {
+                None | Some(Value::Null) => None,
+                Some(v) => c.json(m.shape, v, name),
+            },
+            Location::Uri => match labels.iter().find(|(l, _)| *l == name) {
+                Some((_, raw)) => match decode_label(raw) {
+                    Ok(s) => c.text(m.shape, &s, name),
+                    Err(e) => return Err(ApiError::validation(model.id, e)),
+                },
+                None => None,
+            },
+            Location::Querystring => {
+                let values: Vec<&str> = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
+                match &model.shape(m.shape).kind {
+                    ShapeKind::List { member, min, max } if !values.is_empty() => {
+                        c.count(values.len(), *min, *max, name);
+                        let items = values.iter().filter_map(|v| c.text(*member, v, name)).collect();
+                        Some(Value::Array(items))
+                    }
+                    ShapeKind::Map { .. } => None,
+                    _ => values.first().and_then(|v| c.text(m.shape, v, name)),
+                }
+            }
+            Location::Header => match req.headers.get(name) {
+                Some(h) => match h.to_str() {
+                    Ok(s) => match &model.shape(m.shape).kind {
+                        ShapeKind::List { member, .. } => {
+                            let items = s.split(',').map(str::trim).filter_map(|v| c.text(*member, v, name)).collect();
+                            Some(Value::Array(items))
+                        }
+                        _ => c.text(m.shape, s, name),
+                    },
+                    Err(_) => {
+                        c.fail(None, name, "Member must be a visible ASCII header value");
+                        None
+                    }
+                },
+                None => None,
+            },
+            Location::Headers | Location::StatusCode => None,
+        };
+        if let Some(v) = value {
+            out.insert(m.name.to_string(), v);
+        }
+    }
+    c.required(st, &out, "");
+    if !c.violations.is_empty() {
+        let n = c.violations.len();
+        let shown: Vec<String> = c.violations.into_iter().take(MAX_REPORTED_VIOLATIONS).collect();
+        let msg = format!(
+            "{n} validation error{} detected: {}",
+            if n == 1 { "" } else { "s" },
+            shown.join("; ")
+        );
+        return Err(ApiError::validation(model.id, msg));
+    }
+    Ok(Value::Object(out))
+}
+
+/// An encoded response.
+#[derive(Debug)]
+pub struct Encoded {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers bound from output members.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Bytes,
+    /// Content type of the body.
+    pub content_type: Option<String>,
+}
+
+/// Encode canonical output of `op` onto the wire.
+pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) -> Encoded {
+    let mut enc = Encoded { status: op.success_code, headers: Vec::new(), body: Bytes::new(), content_type: None };
+    let Some(out_id) = op.output else {
+        if enc.status != 204 {
+            enc.body = Bytes::from_static(b"{}");
+            enc.content_type = Some("application/json".into());
+        }
+        return enc;
+    };
+    let ShapeKind::Structure(st) = &model.shape(out_id).kind else { return enc };
+    let empty = Map::new();
+    let obj = canonical.as_object().unwrap_or(&empty);
+    let mut body = Map::new();
+    let mut payload: Option<Bytes> = None;
+    for m in st.members {
+        let Some(v) = obj.get(m.name) else { continue };
+        if v.is_null() {
+            continue;
+        }
+        match m.location {
+            Location::Header => {
+                if let Some(text) = to_text(model, m.shape, v) {
+                    enc.headers.push((m.wire_name().to_string(), text));
+                }
+            }
+            Location::StatusCode => {
+                if let Some(s) = v.as_u64().and_then(|s| u16::try_from(s).ok()) {
+                    enc.status = s;
+                }
+            }
+            Location::Body if st.payload == Some(m.name) => {
+                payload = Some(match &model.shape(m.shape).kind {
+                    ShapeKind::Blob { .. } => {
+                        let s = v.as_str().unwrap_or("");
+                        Bytes::from(base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default())
+                    }
+                    ShapeKind::String(_) => Bytes::from(v.as_str().unwrap_or("").to_string()),
+                    _ => Bytes::from(serde_json::to_vec(&to_wire(model, m.shape, v)).unwrap_or_default()),
+                });
+            }
+            Location::Body => {
+                body.insert(m.wire_name().to_string(), to_wire(model, m.shape, v));
+            }
+            _ => {}
+        }
+    }
+    if enc.status == 204 {
+        return enc;
+    }
+    match payload {
+        Some(p) => enc.body = p,
+        None => {
+            enc.body = Bytes::from(serde_json::to_vec(&Value::Object(body)).unwrap_or_default());
+            enc.content_type = Some("application/json".into());
+        }
+    }
+    enc
+}
+
+fn to_text(model: &ServiceModel, id: ShapeId, v: &Value) -> Option<String> {
+    match (&model.shape(id).kind, v) {
+        (_, Value::String(s)) => Some(s.clone()),
+        (ShapeKind::Timestamp(_), Value::Number(n)) => {
+            n.as_f64().and_then(Timestamp::from_epoch_seconds).map(|t| t.to_rfc3339())
+        }
+        (_, Value::Number(n)) => Some(n.to_string()),
+        (_, Value::Bool(b)) => Some(b.to_string()),
+        (ShapeKind::List { .. }, Value::Array(a)) => {
+            Some(a.iter().filter_map(|x| to_text(model, id, x)).collect::<Vec<_>>().join(","))
+        }
+        _ => None,
+    }
+}
+
+/// Canonical to wire JSON for a body value of shape `id`.
+pub fn to_wire(model: &ServiceModel, id: ShapeId, v: &Value) -> Value {
+    match (&model.shape(id).kind, v) {
+        (ShapeKind::Structure(st), Value::Object(obj)) => {
+            let mut out = Map::new();
+            for m in st.members {
+                if let Some(x) = obj.get(m.name).filter(|x| !x.is_null()) {
+                    out.insert(m.wire_name().to_string(), to_wire(model, m.shape, x));
+                }
+            }
+            Value::Object(out)
+        }
+        (ShapeKind::List { member, .. }, Value::Array(a)) => {
+            Value::Array(a.iter().map(|x| to_wire(model, *member, x)).collect())
+        }
+        (ShapeKind::Map { value, .. }, Value::Object(obj)) => {
+            Value::Object(obj.iter().map(|(k, x)| (k.clone(), to_wire(model, *value, x))).collect())
+        }
+        (ShapeKind::Timestamp(fmt), Value::Number(n)) => {
+            let Some(t) = n.as_f64().and_then(Timestamp::from_epoch_seconds) else { return v.clone() };
+            match fmt {
+                Some(TimestampFormat::Iso8601) => Value::String(t.to_rfc3339()),
+                // restJson1 bodies default to epoch seconds.
+                _ => Number::from_f64(t.epoch_seconds()).map_or(Value::Null, Value::Number),
+            }
+        }
+        _ => v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generated::{ivs, kinesisvideo, mediapackage_vod};
+
+    fn decode(model: &ServiceModel, op: &str, labels: &[(&str, &str)], query: &str, body: &str) -> Result<Value, ApiError> {
+        let headers = http::HeaderMap::new();
+        let op = model.operation(op).unwrap();
+        decode_input(model, op, labels, RequestParts { raw_query: query, headers: &headers }, body.as_bytes())
+    }
+
+    #[track_caller]
+    fn check_err(r: Result<Value, ApiError>, code: &str, needle: &str) {
+        let e = r.unwrap_err();
+        assert_eq!(e.code, code, "{e}");
+        assert!(e.message.contains(needle), "{} does not contain {needle}", e.message);
+    }
+
+    #[test]
+    fn mediapackage_vod_location_names_become_member_names() {
+        let v = decode(&mediapackage_vod::MODEL, "CreatePackagingGroup", &[], "", r#"{"id":"pg1","tags":{"a":"b"}}"#).unwrap();
+        assert_eq!(v, serde_json::json!({"Id": "pg1", "Tags": {"a": "b"}}));
+        let v = decode(&mediapackage_vod::MODEL, "ListAssets", &[], "maxResults=5&packagingGroupId=pg%201", "").unwrap();
+        assert_eq!(v, serde_json::json!({"MaxResults": 5, "PackagingGroupId": "pg 1"}));
+    }
+
+    #[test]
+    fn required_length_range_enum_and_types_are_checked() {
+        let m = &ivs::MODEL;
+        check_err(decode(m, "GetChannel", &[], "", "{}"), "ValidationException", "'arn' failed to satisfy constraint: Member must not be null");
+        check_err(decode(m, "GetChannel", &[], "", r#"{"arn":""}"#), "ValidationException", "length greater than or equal to 1");
+        check_err(decode(m, "GetChannel", &[], "", r#"{"arn":"nope"}"#), "ValidationException", "pattern");
+        check_err(decode(m, "ListChannels", &[], "", r#"{"maxResults":1000}"#), "ValidationException", "less than or equal to 100");
+        check_err(decode(m, "CreateChannel", &[], "", r#"{"latencyMode":"FAST"}"#), "ValidationException", "enum value set");
+        check_err(decode(m, "CreateChannel", &[], "", r#"{"authorized":"yes"}"#), "ValidationException", "must be a boolean");
+        check_err(decode(m, "CreateChannel", &[], "", "{"), "SerializationException", "not valid JSON");
+        check_err(decode(m, "CreateChannel", &[], "", "[]"), "SerializationException", "JSON object");
+        check_err(decode(&kinesisvideo::MODEL, "DescribeStream", &[], "", r#"{"StreamName":"a b"}"#), "InvalidArgumentException", "pattern");
+        check_err(decode(&mediapackage_vod::MODEL, "CreateAsset", &[], "", "{}"), "UnprocessableEntityException", "4 validation errors");
+    }
+
+    #[test]
+    fn labels_are_decoded_strictly() {
+        let arn = "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fabcd";
+        let v = decode(&ivs::MODEL, "ListTagsForResource", &[("resourceArn", arn)], "", "").unwrap();
+        assert_eq!(v["resourceArn"], "arn:aws:ivs:us-west-2:123456789012:channel/abcd");
+        check_err(decode(&ivs::MODEL, "ListTagsForResource", &[("resourceArn", "arn%zz")], "", ""), "ValidationException", "percent");
+        let v = decode(&ivs::MODEL, "UntagResource", &[("resourceArn", arn)], "tagKeys=a&tagKeys=b", "").unwrap();
+        assert_eq!(v["tagKeys"], serde_json::json!(["a", "b"]));
+    }
+
+    #[test]
+    fn output_encoding_applies_wire_names_and_timestamp_formats() {
+        let m = &mediapackage_vod::MODEL;
+        let op = m.operation("DescribePackagingGroup").unwrap();
+        let e = encode_output(m, op, &serde_json::json!({"Id": "pg", "Arn": "x"}));
+        assert_eq!(e.status, 200);
+        assert_eq!(serde_json::from_slice::<Value>(&e.body).unwrap(), serde_json::json!({"id": "pg", "arn": "x"}));
+        let op = m.operation("DeleteAsset").unwrap();
+        assert_eq!(encode_output(m, op, &serde_json::json!({})).status, 202);
+        let m = &ivs::MODEL;
+        let op = m.operation("GetStream").unwrap();
+        let e = encode_output(m, op, &serde_json::json!({"stream": {"startTime": 1700000000.5}}));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&e.body).unwrap(),
+            serde_json::json!({"stream": {"startTime": "2023-11-14T22:13:20.500Z"}})
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! Server configuration, independent of how it was given (flags, environment, tests).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How requests are authenticated.
+#[derive(Debug, Clone)]
+pub enum AuthMode {
+    /// Accept any well-formed SigV4 signature, as local emulators do.
+    Accept,
+    /// Verify signatures against these credentials.
+    Strict(Vec<reelay_sigv4::Credentials>),
+}
+
+/// Everything `reelay serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where state lives.
+    pub data_dir: PathBuf,
+    /// The HTTP listener address (port 0 picks a free port).
+    pub http: SocketAddr,
+    /// Base URL of returned URLs; derived from the bound address when `None`.
+    pub public_url: Option<String>,
+    /// Authentication mode.
+    pub auth: AuthMode,
+    /// Largest API request body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// Whether `/_reelay/reset` and `/moto-api/reset` are served.
+    pub reset_endpoints: bool,
+}
+
+impl Config {
+    /// Defaults for tests and embedding: a free port on loopback, accept-any auth.
+    pub fn for_tests(data_dir: PathBuf) -> Config {
+        Config {
+            data_dir,
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            auth: AuthMode::Accept,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            reset_endpoints: true,
+        }
+    }
+}
+
+/// Default `--max-body-bytes`: far above any modelled JSON request.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;

@@ -1,0 +1,224 @@
+//! Request dispatch: authentication, routing, body limits, decoding, the handler call (with
+//! panic isolation) and encoding, for every AWS API request; plus the test-support endpoints.
+
+use crate::auth;
+use crate::server::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use bytes::Bytes;
+use futures::FutureExt;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use reelay_aws::codec::{RequestParts, decode_input, encode_output};
+use reelay_aws::router::RouteError;
+use reelay_aws::{ApiError, Output, RequestContext, ServiceId};
+use serde_json::json;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+fn into_body(r: Response<Bytes>) -> Response<Body> {
+    r.map(Body::from)
+}
+
+fn error_response(err: &ApiError, service: Option<ServiceId>, request_id: &str) -> Response<Body> {
+    into_body(err.to_response(service, request_id))
+}
+
+/// The service whose error format an unroutable request gets: the first model signing under
+/// the request's signing name.
+fn service_for_signing_name(name: Option<&str>) -> Option<ServiceId> {
+    let name = name?;
+    reelay_aws::generated::ALL.iter().find(|m| m.signing_name == name).map(|m| m.id)
+}
+
+fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect()
+}
+
+fn auth_error(e: &reelay_sigv4::AuthError, service: Option<ServiceId>, request_id: &str) -> Response<Body> {
+    let err = ApiError::custom(e.aws_code(), e.http_status(), e.to_string());
+    error_response(&err, service, request_id)
+}
+
+/// Every request that is not a reelay endpoint: an AWS API call.
+pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response<Body> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    let raw_path = parts.uri.path().to_string();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let headers = header_pairs(&parts.headers);
+    let sig_parts =
+        reelay_sigv4::RequestParts { method: parts.method.as_str(), raw_path: &raw_path, raw_query: &raw_query, headers: &headers };
+
+    let caller = match auth::identify(&state.config.auth, &sig_parts) {
+        Ok(c) => c,
+        Err(e) => {
+            let guess = state.router.route(None, parts.method.as_str(), &raw_path).ok().map(|m| m.model.id);
+            tracing::info!(%request_id, error = %e, "authentication failed");
+            return auth_error(&e, guess, &request_id);
+        }
+    };
+    let signing_name = caller.signing_name.as_deref();
+    let matched = match state.router.route(signing_name, parts.method.as_str(), &raw_path) {
+        Ok(m) => m,
+        Err(RouteError::NotFound) => {
+            let err = ApiError::unknown_operation(format!(
+                "no operation of {} matches {} {}",
+                signing_name.unwrap_or("any service"),
+                parts.method,
+                raw_path
+            ));
+            return error_response(&err, service_for_signing_name(signing_name), &request_id);
+        }
+        Err(RouteError::MethodNotAllowed(allowed)) => {
+            let err = ApiError::custom(
+                "MethodNotAllowedException",
+                405,
+                format!("{} is not allowed on {raw_path}; allowed: {}", parts.method, allowed.join(", ")),
+            );
+            let mut r = error_response(&err, service_for_signing_name(signing_name), &request_id);
+            if let Ok(v) = http::HeaderValue::from_str(&allowed.join(", ")) {
+                r.headers_mut().insert(http::header::ALLOW, v);
+            }
+            return r;
+        }
+    };
+    let model = matched.model;
+    let op = &model.operations[matched.op];
+    let span = tracing::info_span!("aws", %request_id, service = model.botocore_name, op = op.name);
+    let _enter = span.enter();
+
+    // Refuse oversize bodies before reading them.
+    let limit = state.config.max_body_bytes;
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return error_response(&ApiError::too_large(limit), Some(model.id), &request_id);
+    }
+    let body = match http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return error_response(&ApiError::too_large(limit), Some(model.id), &request_id);
+        }
+        Err(e) => {
+            let err = ApiError::serialization(format!("could not read the request body: {e}"));
+            return error_response(&err, Some(model.id), &request_id);
+        }
+    };
+
+    let now = time::OffsetDateTime::now_utc();
+    let payload_hash = reelay_sigv4::sha256_hex(&body);
+    if let Err(e) = auth::verify(&state.config.auth, &caller, &sig_parts, &payload_hash, now.unix_timestamp()) {
+        tracing::info!(error = %e, "signature rejected");
+        return auth_error(&e, Some(model.id), &request_id);
+    }
+
+    let labels: Vec<(&str, &str)> = matched.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let input = match decode_input(model, op, &labels, RequestParts { raw_query: &raw_query, headers: &parts.headers }, &body) {
+        Ok(v) => v,
+        Err(e) => return error_response(&e, Some(model.id), &request_id),
+    };
+    let ctx = RequestContext {
+        account: caller.account,
+        region: caller.region,
+        request_id: request_id.clone(),
+        public_url: state.public_url.clone(),
+        now,
+    };
+    let Some(service) = state.services.get(&model.id).cloned() else {
+        return error_response(&ApiError::not_implemented(model.botocore_name, op.name), Some(model.id), &request_id);
+    };
+    let result = AssertUnwindSafe(service.call(&ctx, matched.op, input)).catch_unwind().await;
+    let output = match result {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            if e.status >= 500 && e.status != 501 {
+                tracing::error!(error = %e, "handler failed");
+            }
+            return error_response(&e, Some(model.id), &request_id);
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %what, "handler panicked");
+            let err = ApiError::internal(model.id, "an internal error occurred; the request was not completed");
+            return error_response(&err, Some(model.id), &request_id);
+        }
+    };
+    match output {
+        Output::Json(v) => {
+            let enc = encode_output(model, op, &v);
+            let mut b = Response::builder().status(enc.status).header("x-amzn-requestid", &request_id);
+            if let Some(ct) = enc.content_type {
+                b = b.header(http::header::CONTENT_TYPE, ct);
+            }
+            for (k, v) in enc.headers {
+                b = b.header(k, v);
+            }
+            b.body(Body::from(enc.body)).unwrap_or_else(|e| {
+                error_response(&ApiError::internal(model.id, format!("bad response header: {e}")), Some(model.id), &request_id)
+            })
+        }
+        Output::Stream { content_type, headers, body } => {
+            let mut b = Response::builder()
+                .status(op.success_code)
+                .header("x-amzn-requestid", &request_id)
+                .header(http::header::CONTENT_TYPE, content_type);
+            for (k, v) in headers {
+                b = b.header(k, v);
+            }
+            b.body(Body::new(body)).unwrap_or_else(|e| {
+                error_response(&ApiError::internal(model.id, format!("bad response header: {e}")), Some(model.id), &request_id)
+            })
+        }
+    }
+}
+
+/// `GET /_reelay/health`: version, uptime and per-service operation coverage.
+pub async fn health(State(state): State<Arc<AppState>>) -> Response<Body> {
+    let mut services = Vec::new();
+    for m in reelay_aws::generated::ALL {
+        let implemented: Vec<&str> = match state.services.get(&m.id) {
+            Some(s) => m.operations.iter().enumerate().filter(|(i, _)| s.implements(*i)).map(|(_, o)| o.name).collect(),
+            None => Vec::new(),
+        };
+        services.push(json!({
+            "service": m.botocore_name,
+            "operations": m.operations.len(),
+            "implemented": implemented,
+        }));
+    }
+    let body = json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptimeSeconds": state.started.elapsed().as_secs_f64(),
+        "services": services,
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_default()
+}
+
+/// `POST /_reelay/reset` and `POST /moto-api/reset`: wipe all state.
+pub async fn reset(State(state): State<Arc<AppState>>) -> Response<Body> {
+    for s in state.services.values() {
+        s.reset().await;
+    }
+    tracing::info!("state reset");
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"status": "ok"}).to_string()))
+        .unwrap_or_default()
+}
