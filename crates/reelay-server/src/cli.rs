@@ -54,6 +54,19 @@ struct ServeArgs {
     /// Serve `/_reelay/reset` and `/moto-api/reset` even with `--auth strict` (always on otherwise).
     #[arg(long, env = "REELAY_ENABLE_RESET")]
     enable_reset: bool,
+    /// Metadata store: `postgres://...` for PostgreSQL (default: SQLite at <data-dir>/reelay.db).
+    #[arg(long, env = "REELAY_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Object store: `s3://bucket[/prefix]` on any S3-compatible store, configured by the standard
+    /// AWS_* environment variables (default: files under <data-dir>/objects).
+    #[arg(long, env = "REELAY_OBJECT_STORE")]
+    object_store: Option<String>,
+    /// RTMP ingest address.
+    #[arg(long, env = "REELAY_RTMP", default_value = "127.0.0.1:1935")]
+    rtmp: SocketAddr,
+    /// SRT ingest address (UDP).
+    #[arg(long, env = "REELAY_SRT", default_value = "127.0.0.1:9000")]
+    srt: SocketAddr,
     /// Log filter, e.g. `info`, `debug`, `reelay_server=trace`.
     #[arg(long, env = "REELAY_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -84,6 +97,10 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         auth,
         max_body_bytes: args.max_body_bytes,
         reset_endpoints: !strict || args.enable_reset,
+        database_url: args.database_url.clone(),
+        object_store: args.object_store.clone(),
+        rtmp: args.rtmp,
+        srt: args.srt,
     })
 }
 

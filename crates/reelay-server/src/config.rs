@@ -25,8 +25,16 @@ pub struct Config {
     pub auth: AuthMode,
     /// Largest API request body accepted, in bytes.
     pub max_body_bytes: u64,
-    /// Whether `/_reelay/reset` and `/moto-api/reset` are served.
+    /// Whether `/_reelay/reset`, `/moto-api/reset` and `/_reelay/clock` are served.
     pub reset_endpoints: bool,
+    /// Metadata store URL; `None` means SQLite at `<data-dir>/reelay.db`.
+    pub database_url: Option<String>,
+    /// Object store URL (`s3://bucket[/prefix]`); `None` means files under `<data-dir>/objects`.
+    pub object_store: Option<String>,
+    /// RTMP ingest address advertised in channel and stage endpoints.
+    pub rtmp: SocketAddr,
+    /// SRT ingest address advertised in channel endpoints.
+    pub srt: SocketAddr,
 }
 
 impl Config {
@@ -39,6 +47,20 @@ impl Config {
             auth: AuthMode::Accept,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             reset_endpoints: true,
+            database_url: None,
+            object_store: None,
+            rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)),
+            srt: SocketAddr::from(([127, 0, 0, 1], 9000)),
+        }
+    }
+}
+
+impl Config {
+    /// The metadata store URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("reelay.db").display()),
         }
     }
 }

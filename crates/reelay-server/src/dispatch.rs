@@ -56,11 +56,21 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
     let caller = match auth::identify(&state.config.auth, &sig_parts) {
         Ok(c) => c,
         Err(e) => {
-            let guess = state.router.route(None, parts.method.as_str(), &raw_path).ok().map(|m| m.model.id);
             tracing::info!(%request_id, error = %e, "authentication failed");
+            let claims_s3 = headers.iter().any(|(k, v)| {
+                (k.eq_ignore_ascii_case("authorization") && v.contains("/s3/aws4_request"))
+                    || k.eq_ignore_ascii_case("x-amz-content-sha256")
+            }) || raw_query.contains("%2Fs3%2Faws4_request");
+            if claims_s3 {
+                return s3_error(e.s3_code(), e.s3_status(), &e.to_string(), &request_id);
+            }
+            let guess = state.router.route(None, parts.method.as_str(), &raw_path).ok().map(|m| m.model.id);
             return auth_error(&e, guess, &request_id);
         }
     };
+    if caller.signing_name.as_deref() == Some("s3") {
+        return s3(&state, caller, request_id, &sig_parts, Request::from_parts(parts.clone(), body)).await;
+    }
     let signing_name = caller.signing_name.as_deref();
     let matched = match state.router.route(signing_name, parts.method.as_str(), &raw_path) {
         Ok(m) => m,
@@ -183,6 +193,72 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
     }
 }
 
+/// S3's error document, for failures decided before the S3 layer runs (authentication).
+fn s3_error(code: &str, status: u16, message: &str, request_id: &str) -> Response<Body> {
+    fn esc(s: &str) -> String {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    }
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        esc(code),
+        esc(message),
+        esc(request_id)
+    );
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/xml")
+        .header("x-amz-request-id", request_id)
+        .body(Body::from(xml))
+        .unwrap_or_default()
+}
+
+/// A request signed for `s3`: verify (strict mode) and hand it to the S3 endpoint.
+async fn s3(
+    state: &AppState,
+    caller: auth::Caller,
+    request_id: String,
+    sig_parts: &reelay_sigv4::RequestParts<'_>,
+    req: Request<Body>,
+) -> Response<Body> {
+    let mut ctx = reelay_s3::S3Context {
+        account: caller.account.clone(),
+        region: caller.region.clone(),
+        request_id: request_id.clone(),
+        base_host: state.deps.endpoints.public_host().to_string().into(),
+        chunk_verifier: None,
+        expected_sha256: None,
+    };
+    if let (crate::config::AuthMode::Strict(creds), Some(a)) = (&state.config.auth, &caller.auth) {
+        // S3 signs the payload hash the client declares: a hex digest (checked against the body
+        // by the S3 layer), UNSIGNED-PAYLOAD, or a STREAMING-* chunk-signed body.
+        let payload_hash = match a.location {
+            reelay_sigv4::AuthLocation::Query => reelay_sigv4::presigned_payload_hash("s3").to_string(),
+            reelay_sigv4::AuthLocation::Header => match &a.content_sha256 {
+                Some(h) => h.clone(),
+                None => return s3_error("InvalidRequest", 400, "Missing required header for this request: x-amz-content-sha256", &request_id),
+            },
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Err(e) = auth::verify(&state.config.auth, &caller, sig_parts, &payload_hash, now) {
+            return s3_error(e.s3_code(), e.s3_status(), &e.to_string(), &request_id);
+        }
+        if payload_hash.len() == 64 && payload_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            ctx.expected_sha256 = Some(payload_hash.to_ascii_lowercase());
+        } else if payload_hash.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+            && let Some(cred) = creds.iter().find(|c| c.access_key_id == a.access_key_id)
+        {
+            let key = reelay_sigv4::signing_key(&cred.secret, &a.scope.date, &a.scope.region, &a.scope.service);
+            ctx.chunk_verifier = Some(reelay_s3::ChunkVerifier {
+                signing_key: reelay_s3::SigningKey::new(key),
+                seed_signature: a.signature.clone(),
+                scope: a.scope.to_string(),
+                amz_date: a.amz_date.clone(),
+            });
+        }
+    }
+    state.s3.handle(ctx, req).await
+}
+
 /// `GET /_reelay/health`: version, uptime and per-service operation coverage.
 pub async fn health(State(state): State<Arc<AppState>>) -> Response<Body> {
     let mut services = Vec::new();
@@ -215,10 +291,37 @@ pub async fn reset(State(state): State<Arc<AppState>>) -> Response<Body> {
     for s in state.services.values() {
         s.reset().await;
     }
+    if let Err(e) = state.deps.store.reset().await {
+        tracing::error!(error = %e, "resetting the metadata store failed");
+        return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"status": "error", "message": e.to_string()}));
+    }
+    if let Err(e) = state.deps.blob.reset().await {
+        tracing::error!(error = %e, "resetting the object store failed");
+        return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"status": "error", "message": e.to_string()}));
+    }
+    state.deps.clock.reset();
     tracing::info!("state reset");
+    json_response(StatusCode::OK, json!({"status": "ok"}))
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Body> {
     Response::builder()
-        .status(StatusCode::OK)
+        .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"status": "ok"}).to_string()))
+        .body(Body::from(body.to_string()))
         .unwrap_or_default()
+}
+
+/// `POST /_reelay/clock` with `{"advanceSeconds": N}`: move reelay's clock forward, so tests
+/// can see time-driven state changes (idle timeouts, expiries) without waiting.
+pub async fn clock(State(state): State<Arc<AppState>>, body: Bytes) -> Response<Body> {
+    let secs = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("advanceSeconds").and_then(serde_json::Value::as_f64))
+        .filter(|s| s.is_finite() && s.abs() < 1e9);
+    let Some(secs) = secs else {
+        return json_response(StatusCode::BAD_REQUEST, json!({"message": "expected {\"advanceSeconds\": <number>}"}));
+    };
+    state.deps.clock.advance_ms((secs * 1000.0) as i64);
+    json_response(StatusCode::OK, json!({"now": state.deps.clock.now().unix_timestamp()}))
 }

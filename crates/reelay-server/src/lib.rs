@@ -11,4 +11,4 @@ pub mod dispatch;
 pub mod server;
 
 pub use config::{AuthMode, Config};
-pub use server::{Running, start};
+pub use server::{Running, start, start_with_services};

@@ -2,9 +2,11 @@
 
 use crate::config::Config;
 use crate::dispatch;
+use anyhow::Context as _;
 use axum::Router;
 use axum::routing::{get, post};
-use reelay_aws::{NotImplementedService, Service, ServiceId};
+use reelay_api_common::{Clock, Deps, Endpoints};
+use reelay_aws::{Service, ServiceId};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +22,10 @@ pub struct AppState {
     pub router: reelay_aws::router::Router,
     /// Handlers per service.
     pub services: HashMap<ServiceId, Arc<dyn Service>>,
+    /// What handlers share (store, objects, clock, endpoints).
+    pub deps: Deps,
+    /// The S3 endpoint.
+    pub s3: reelay_s3::S3Service,
     /// Start time, for `/_reelay/health`.
     pub started: std::time::Instant,
 }
@@ -32,13 +38,15 @@ pub struct Running {
     pub public_url: String,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    store: Arc<dyn reelay_store::MetaStore>,
 }
 
 impl Running {
-    /// Stop accepting, finish in-flight requests, and return.
+    /// Stop accepting, finish in-flight requests, close the store, and return.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.task.await??;
+        self.store.close().await;
         Ok(())
     }
 
@@ -60,34 +68,74 @@ impl Running {
     }
 }
 
-/// The service registry: a handler set per service; services without handlers yet answer 501.
-fn services() -> HashMap<ServiceId, Arc<dyn Service>> {
-    reelay_aws::generated::ALL
-        .iter()
-        .map(|m| (m.id, Arc::new(NotImplementedService(m)) as Arc<dyn Service>))
-        .collect()
+/// The service registry: every model gets the handler set of its `reelay-api-*` crate.
+fn services(deps: &Deps) -> HashMap<ServiceId, Arc<dyn Service>> {
+    let mut all = Vec::new();
+    all.extend(reelay_api_mediapackage_vod::services(deps));
+    all.extend(reelay_api_ivs::services(deps));
+    all.extend(reelay_api_ivs_realtime::services(deps));
+    all.extend(reelay_api_kinesisvideo::services(deps));
+    let mut map: HashMap<ServiceId, Arc<dyn Service>> = all.into_iter().map(|s| (s.model().id, s)).collect();
+    for m in reelay_aws::generated::ALL {
+        map.entry(m.id).or_insert_with(|| Arc::new(reelay_aws::NotImplementedService(m)));
+    }
+    map
 }
 
 /// Bind the listener and start serving.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let listener = tokio::net::TcpListener::bind(config.http).await?;
+    start_with_services(config, Vec::new()).await
+}
+
+/// Like [`start`], with some services' handlers replaced (tests use this to install a
+/// handler that misbehaves on purpose).
+pub async fn start_with_services(config: Config, overrides: Vec<Arc<dyn Service>>) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let store = reelay_store::open(&config.database_url(), reelay_store::StoreConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the metadata store: {e}"))?;
+    let blob = Arc::new(
+        reelay_blob::BlobStore::open(&config.data_dir, config.object_store.as_deref())
+            .map_err(|e| anyhow::anyhow!("opening the object store: {e}"))?,
+    );
+    let listener = tokio::net::TcpListener::bind(config.http).await.with_context(|| format!("binding {}", config.http))?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| {
         let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
         let host = if host.contains(':') { format!("[{host}]") } else { host };
         format!("http://{host}:{}", addr.port())
     });
+    let deps = Deps {
+        store: store.clone(),
+        blob: blob.clone(),
+        clock: Arc::new(Clock::default()),
+        endpoints: Endpoints {
+            public_url: public_url.clone(),
+            rtmp: format!("rtmp://{}", config.rtmp),
+            rtmps: None,
+            srt: format!("srt://{}", config.srt),
+        },
+    };
+    let mut services = services(&deps);
+    for o in overrides {
+        services.insert(o.model().id, o);
+    }
     let state = Arc::new(AppState {
         public_url: public_url.clone(),
         router: reelay_aws::router::Router::new(reelay_aws::generated::ALL),
-        services: services(),
+        services,
+        s3: reelay_s3::S3Service::new(blob),
+        deps,
         started: std::time::Instant::now(),
         config,
     });
     let mut app = Router::new().route("/_reelay/health", get(dispatch::health));
     if state.config.reset_endpoints {
-        app = app.route("/_reelay/reset", post(dispatch::reset)).route("/moto-api/reset", post(dispatch::reset));
+        app = app
+            .route("/_reelay/reset", post(dispatch::reset))
+            .route("/moto-api/reset", post(dispatch::reset))
+            .route("/_reelay/clock", post(dispatch::clock));
     }
     let app = app.fallback(dispatch::aws).with_state(state);
     let (tx, mut rx) = watch::channel(false);
@@ -98,6 +146,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             })
             .await
     });
-    tracing::info!(%addr, %public_url, "listening");
-    Ok(Running { addr, public_url, shutdown: tx, task })
+    tracing::info!(%addr, %public_url, store = store.backend_name(), "listening");
+    Ok(Running { addr, public_url, shutdown: tx, task, store })
 }
