@@ -5,6 +5,9 @@
 //! [`scope`]), check buckets and objects in `deps.blob`, read time from `deps.clock` (never from
 //! the system clock directly, so tests can move time), and build URLs from `deps.endpoints`.
 
+pub mod jwt;
+pub mod keys;
+
 use rand::Rng as _;
 use reelay_aws::{ApiError, ErrorCode, RequestContext, ServiceId};
 use reelay_store::{MetaStore, Scope, StoreError};
@@ -23,6 +26,8 @@ pub struct Endpoints {
     pub rtmps: Option<String>,
     /// SRT ingest, e.g. `srt://127.0.0.1:9000`.
     pub srt: String,
+    /// STUN/TURN server URIs handed to WebRTC clients (`--ice-server`).
+    pub ice_servers: Vec<String>,
 }
 
 impl Endpoints {

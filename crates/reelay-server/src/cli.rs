@@ -67,6 +67,10 @@ struct ServeArgs {
     /// SRT ingest address (UDP).
     #[arg(long, env = "REELAY_SRT", default_value = "127.0.0.1:9000")]
     srt: SocketAddr,
+    /// A STUN or TURN URI handed to WebRTC clients (`turn:` URIs may carry `user:pass@`);
+    /// repeat for several. Comma-separated in REELAY_ICE_SERVERS.
+    #[arg(long = "ice-server", env = "REELAY_ICE_SERVERS", value_delimiter = ',')]
+    ice_servers: Vec<String>,
     /// Log filter, e.g. `info`, `debug`, `reelay_server=trace`.
     #[arg(long, env = "REELAY_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -101,6 +105,7 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         object_store: args.object_store.clone(),
         rtmp: args.rtmp,
         srt: args.srt,
+        ice_servers: args.ice_servers.clone(),
     })
 }
 

@@ -35,6 +35,8 @@ pub struct Config {
     pub rtmp: SocketAddr,
     /// SRT ingest address advertised in channel endpoints.
     pub srt: SocketAddr,
+    /// STUN/TURN URIs for WebRTC clients (KVS GetIceServerConfig and friends).
+    pub ice_servers: Vec<String>,
 }
 
 impl Config {
@@ -51,6 +53,7 @@ impl Config {
             object_store: None,
             rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)),
             srt: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            ice_servers: Vec::new(),
         }
     }
 }

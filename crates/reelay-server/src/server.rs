@@ -115,6 +115,7 @@ pub async fn start_with_services(config: Config, overrides: Vec<Arc<dyn Service>
             rtmp: format!("rtmp://{}", config.rtmp),
             rtmps: None,
             srt: format!("srt://{}", config.srt),
+            ice_servers: config.ice_servers.clone(),
         },
     };
     let mut services = services(&deps);

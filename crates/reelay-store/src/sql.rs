@@ -1,0 +1,1177 @@
+//! The SQL backends. SQLite and PostgreSQL share every query; they differ only in the schema files, in how a
+//! write transaction starts, and in how concurrent writers are serialized.
+//!
+//! * SQLite: one writer connection (in-process writers queue on the pool) whose transactions start with
+//!   `BEGIN IMMEDIATE` (writers in other processes wait on the busy timeout instead of failing with
+//!   `SQLITE_BUSY` on a lock upgrade), plus a pool of readers. WAL mode with `synchronous=NORMAL`: a commit is
+//!   in the WAL before it is acknowledged, so it survives a killed process; only a power loss or OS crash can
+//!   lose the most recent commits.
+//! * PostgreSQL: every write transaction first takes a transaction-scoped advisory lock for its scope, so
+//!   transactions with assertions (e.g. "no children" then "delete parent") cannot interleave with other writes
+//!   of the same scope on any node. Version checks are also compare-and-set inside the `UPDATE` / `DELETE`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Postgres, Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::config::StoreConfig;
+use crate::error::StoreError;
+use crate::limits::{MAX_BODY_BYTES, MAX_TX_OPS, MAX_UNTAG_KEYS};
+use crate::migrate::{MIGRATION_LOCK_KEY, MIGRATIONS};
+use crate::model::{Filter, ListQuery, NewRecord, Page, Record, Scope, TxOp, Update};
+use crate::token::{self, TokenKey};
+use crate::{MetaStore, validate};
+
+/// The columns every record query returns, in the order [`raw_from_row`] reads them.
+const COLS: &str =
+    "kind, id, arn, parent, idx, body, schema_version, version, created_at, updated_at";
+
+/// A bind argument; both engines accept `$N` placeholders.
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+}
+use Arg::{Int, OptText, Text};
+
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match *arg {
+                Arg::Text(v) => query.bind(v),
+                Arg::OptText(v) => query.bind(v),
+                Arg::Int(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
+/// Runs the same expression on either connection type.
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Conn::Sqlite($c) => $body,
+            Conn::Pg($c) => $body,
+        }
+    };
+}
+
+/// A row of `records` as stored, before JSON decoding and migration.
+struct RawRecord {
+    kind: String,
+    id: String,
+    arn: String,
+    parent: Option<String>,
+    idx: String,
+    body: String,
+    schema_version: i64,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+macro_rules! raw_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        Ok::<RawRecord, sqlx::Error>(RawRecord {
+            kind: row.try_get(0)?,
+            id: row.try_get(1)?,
+            arn: row.try_get(2)?,
+            parent: row.try_get(3)?,
+            idx: row.try_get(4)?,
+            body: row.try_get(5)?,
+            schema_version: row.try_get(6)?,
+            version: row.try_get(7)?,
+            created_at: row.try_get(8)?,
+            updated_at: row.try_get(9)?,
+        })
+    }};
+}
+
+/// A connection of either engine, inside or outside a transaction.
+enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Pg(&'c mut PgConnection),
+}
+
+impl Conn<'_> {
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        Ok(
+            on_conn!(self, c => bind_args!(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected()),
+        )
+    }
+
+    /// Runs a script of several statements (migrations only; no arguments).
+    async fn script(&mut self, sql: &str) -> Result<(), StoreError> {
+        // A bare `&str` has no arguments, so PostgreSQL runs it with the simple query protocol, which accepts
+        // several statements; SQLite steps through them in turn.
+        on_conn!(self, c => { sqlx::Executor::execute(&mut **c, sql).await?; });
+        Ok(())
+    }
+
+    async fn fetch_records(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<RawRecord>, StoreError> {
+        Ok(on_conn!(self, c => {
+            let rows = bind_args!(sqlx::query(sql), args).fetch_all(&mut **c).await?;
+            rows.iter().map(|row| raw_from_row!(row)).collect::<Result<Vec<_>, _>>()?
+        }))
+    }
+
+    async fn fetch_i64s(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            on_conn!(self, c => bind_args!(sqlx::query_scalar::<_, i64>(sql), args).fetch_all(&mut **c).await?),
+        )
+    }
+
+    async fn fetch_opt_i64(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(
+            on_conn!(self, c => bind_args!(sqlx::query_scalar::<_, i64>(sql), args).fetch_optional(&mut **c).await?),
+        )
+    }
+
+    async fn fetch_strings(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(
+            on_conn!(self, c => bind_args!(sqlx::query_scalar::<_, String>(sql), args).fetch_all(&mut **c).await?),
+        )
+    }
+
+    async fn fetch_pairs(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            on_conn!(self, c => bind_args!(sqlx::query_as::<_, (String, String)>(sql), args).fetch_all(&mut **c).await?),
+        )
+    }
+}
+
+enum Db {
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Pg(PgPool),
+}
+
+enum WriteTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Pg(Transaction<'static, Postgres>),
+}
+
+impl WriteTx {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            WriteTx::Sqlite(tx) => Conn::Sqlite(tx),
+            WriteTx::Pg(tx) => Conn::Pg(tx),
+        }
+    }
+
+    /// Commits on success, rolls back on error; the result is acknowledged only once committed.
+    async fn finish<T>(self, res: Result<T, StoreError>) -> Result<T, StoreError> {
+        match res {
+            Ok(value) => {
+                match self {
+                    WriteTx::Sqlite(tx) => tx.commit().await?,
+                    WriteTx::Pg(tx) => tx.commit().await?,
+                }
+                Ok(value)
+            }
+            Err(err) => {
+                // A failed rollback leaves nothing committed either; the caller needs the original error.
+                let _ = match self {
+                    WriteTx::Sqlite(tx) => tx.rollback().await,
+                    WriteTx::Pg(tx) => tx.rollback().await,
+                };
+                Err(err)
+            }
+        }
+    }
+}
+
+enum ReadConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Pg(PoolConnection<Postgres>),
+}
+
+impl ReadConn {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            ReadConn::Sqlite(c) => Conn::Sqlite(c),
+            ReadConn::Pg(c) => Conn::Pg(c),
+        }
+    }
+}
+
+/// The store for both engines.
+pub(crate) struct SqlStore {
+    db: Db,
+    key: TokenKey,
+    config: StoreConfig,
+}
+
+fn is_sqlite_memory(url: &str) -> bool {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.starts_with(":memory:") || url.contains("mode=memory")
+}
+
+impl SqlStore {
+    pub(crate) async fn open(url: &str, config: StoreConfig) -> Result<Self, StoreError> {
+        // Errors never echo the URL: it may carry a password.
+        if url.starts_with("sqlite:") {
+            Self::open_sqlite(url, config).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_pg(url, config).await
+        } else {
+            Err(StoreError::InvalidInput(
+                "store URL must start with sqlite:, postgres:// or postgresql://".into(),
+            ))
+        }
+    }
+
+    async fn open_sqlite(url: &str, config: StoreConfig) -> Result<Self, StoreError> {
+        let memory = is_sqlite_memory(url);
+        let mut options = SqliteConnectOptions::from_str(url)?.busy_timeout(config.busy_timeout);
+        if !memory {
+            options = options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+        }
+        let mut writer_options = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60));
+        if memory {
+            // An in-memory database lives as long as its one connection: never let the pool close it.
+            writer_options = writer_options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let writer = writer_options.connect_with(options.clone()).await?;
+        let key = {
+            let mut tx = WriteTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?);
+            let res = migrate(&mut tx.conn(), false).await;
+            tx.finish(res).await?
+        };
+        let reader = if memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .connect_with(options)
+                .await?
+        };
+        Ok(SqlStore {
+            db: Db::Sqlite { writer, reader },
+            key,
+            config,
+        })
+    }
+
+    async fn open_pg(url: &str, config: StoreConfig) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(2))
+            .connect(url)
+            .await?;
+        let key = {
+            let mut tx = WriteTx::Pg(pool.begin().await?);
+            let res = migrate(&mut tx.conn(), true).await;
+            tx.finish(res).await?
+        };
+        Ok(SqlStore {
+            db: Db::Pg(pool),
+            key,
+            config,
+        })
+    }
+
+    async fn read(&self) -> Result<ReadConn, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite { reader, .. } => ReadConn::Sqlite(reader.acquire().await?),
+            Db::Pg(pool) => ReadConn::Pg(pool.acquire().await?),
+        })
+    }
+
+    /// Starts a write transaction; with a scope, PostgreSQL also serializes it with the scope's other writers.
+    async fn begin_write(&self, scope: Option<&Scope>) -> Result<WriteTx, StoreError> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => {
+                Ok(WriteTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?))
+            }
+            Db::Pg(pool) => {
+                let mut tx = WriteTx::Pg(pool.begin().await?);
+                if let Some(scope) = scope {
+                    let locked = tx
+                        .conn()
+                        .execute(
+                            "SELECT pg_advisory_xact_lock($1)",
+                            &[Int(scope_lock_key(scope))],
+                        )
+                        .await;
+                    if let Err(err) = locked {
+                        return tx.finish(Err(err)).await;
+                    }
+                }
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Decodes a stored row and applies the configured record migration of its kind.
+    fn finish_record(&self, raw: RawRecord) -> Result<Record, StoreError> {
+        let index: BTreeMap<String, String> = serde_json::from_str(&raw.idx)?;
+        let mut body: Value = serde_json::from_str(&raw.body)?;
+        let mut schema_version = u32::try_from(raw.schema_version).map_err(|_| {
+            StoreError::Backend(format!(
+                "stored schema_version {} out of range",
+                raw.schema_version
+            ))
+        })?;
+        if let Some(migration) = self.config.migrations.get(&raw.kind) {
+            while schema_version < migration.current {
+                let (next_version, next_body) = (migration.upgrade)(schema_version, body);
+                if next_version <= schema_version {
+                    return Err(StoreError::Backend(format!(
+                        "migration of {} did not advance past schema version {schema_version}",
+                        raw.kind
+                    )));
+                }
+                schema_version = next_version;
+                body = next_body;
+            }
+        }
+        Ok(Record {
+            kind: raw.kind,
+            id: raw.id,
+            arn: raw.arn,
+            parent: raw.parent,
+            index,
+            body,
+            schema_version,
+            version: raw.version,
+            created_at: time_from_ms(raw.created_at)?,
+            updated_at: time_from_ms(raw.updated_at)?,
+        })
+    }
+
+    fn finish_records(&self, raws: Vec<RawRecord>) -> Result<Vec<Record>, StoreError> {
+        raws.into_iter()
+            .map(|raw| self.finish_record(raw))
+            .collect()
+    }
+}
+
+fn scope_lock_key(scope: &Scope) -> i64 {
+    let mut hasher = Sha256::new();
+    hasher.update(b"reelay-store scope lock\0");
+    hasher.update((scope.account.len() as u64).to_be_bytes());
+    hasher.update(scope.account.as_bytes());
+    hasher.update(scope.region.as_bytes());
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+fn now_ms() -> i64 {
+    let millis = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    // Out of range only some 292 million years from now; saturate rather than fail.
+    i64::try_from(millis).unwrap_or(i64::MAX)
+}
+
+fn time_from_ms(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StoreError::Backend(format!("stored timestamp {ms} out of range")))
+}
+
+fn body_text(body: &Value) -> Result<String, StoreError> {
+    let text = serde_json::to_string(body)?;
+    if text.len() > MAX_BODY_BYTES {
+        return Err(StoreError::InvalidInput(format!(
+            "body larger than {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    Ok(text)
+}
+
+/// The smallest string greater than every string that starts with `prefix`, in byte (= code point) order,
+/// or `None` when no such bound exists (empty prefix, or only `char::MAX`).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = u32::from(last) + 1;
+        if (0xD800..0xE000).contains(&next) {
+            // Skip the surrogate range, which no `char` (and no UTF-8 string) contains.
+            next = 0xE000;
+        }
+        if let Some(next) = char::from_u32(next) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Placeholder numbering for dynamically built queries.
+struct Params<'a> {
+    args: Vec<Arg<'a>>,
+}
+
+impl<'a> Params<'a> {
+    fn push(&mut self, arg: Arg<'a>) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+}
+
+async fn migrate(conn: &mut Conn<'_>, postgres: bool) -> Result<TokenKey, StoreError> {
+    if postgres {
+        // Serializes concurrent openers (several nodes starting at once); released at commit.
+        conn.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[Int(MIGRATION_LOCK_KEY)],
+        )
+        .await?;
+    }
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL)",
+        &[],
+    )
+    .await?;
+    let applied: BTreeSet<i64> = conn
+        .fetch_i64s("SELECT version FROM schema_migrations", &[])
+        .await?
+        .into_iter()
+        .collect();
+    let newest_known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if let Some(newest) = applied.iter().next_back().filter(|v| **v > newest_known) {
+        return Err(StoreError::Backend(format!(
+            "database schema version {newest} is newer than this release supports ({newest_known})"
+        )));
+    }
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        conn.script(if postgres {
+            migration.postgres
+        } else {
+            migration.sqlite
+        })
+        .await?;
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[Int(migration.version), Text(migration.name), Int(now_ms())],
+        )
+        .await?;
+    }
+    let fresh_key = TokenKey::generate().to_hex();
+    conn.execute(
+        "INSERT INTO store_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        &[Text("page_token_key"), Text(&fresh_key)],
+    )
+    .await?;
+    let stored = conn
+        .fetch_strings(
+            "SELECT value FROM store_meta WHERE name = $1",
+            &[Text("page_token_key")],
+        )
+        .await?;
+    let stored = Zeroizing::new(
+        stored
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Backend("page-token key missing".into()))?,
+    );
+    TokenKey::from_hex(&stored)
+}
+
+async fn write_index(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    kind: &str,
+    id: &str,
+    index: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    let pk = [
+        Text(&scope.account),
+        Text(&scope.region),
+        Text(kind),
+        Text(id),
+    ];
+    conn.execute(
+        "DELETE FROM record_index WHERE account = $1 AND region = $2 AND kind = $3 AND id = $4",
+        &pk,
+    )
+    .await?;
+    for (key, value) in index {
+        conn.execute(
+            "INSERT INTO record_index (account, region, kind, id, key, value) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[pk[0], pk[1], pk[2], pk[3], Text(key), Text(value)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn current_version(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    kind: &str,
+    id: &str,
+) -> Result<Option<i64>, StoreError> {
+    conn.fetch_opt_i64(
+        "SELECT version FROM records WHERE account = $1 AND region = $2 AND kind = $3 AND id = $4",
+        &[
+            Text(&scope.account),
+            Text(&scope.region),
+            Text(kind),
+            Text(id),
+        ],
+    )
+    .await
+}
+
+/// Explains why a compare-and-set statement touched no row.
+async fn cas_failure(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    kind: &str,
+    id: &str,
+    expected: Option<i64>,
+) -> StoreError {
+    match current_version(conn, scope, kind, id).await {
+        Err(err) => err,
+        Ok(None) => StoreError::NotFound,
+        Ok(Some(actual)) => match expected {
+            Some(expected) => StoreError::VersionMismatch { expected, actual },
+            // Unreachable under the write lock: the unconditional statement would have matched the row.
+            None => StoreError::Backend("record changed during the write".into()),
+        },
+    }
+}
+
+async fn insert_in(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    rec: &NewRecord,
+    now: i64,
+) -> Result<RawRecord, StoreError> {
+    let idx = serde_json::to_string(&rec.index)?;
+    let body = body_text(&rec.body)?;
+    // ON CONFLICT without a target covers both the primary key and the global ARN uniqueness.
+    let sql = format!(
+        "INSERT INTO records (account, region, kind, id, arn, parent, idx, body, schema_version, version, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) \
+         ON CONFLICT DO NOTHING RETURNING {COLS}"
+    );
+    let args = [
+        Text(&scope.account),
+        Text(&scope.region),
+        Text(&rec.kind),
+        Text(&rec.id),
+        Text(&rec.arn),
+        OptText(rec.parent.as_deref()),
+        Text(&idx),
+        Text(&body),
+        Int(i64::from(rec.schema_version)),
+        Int(now),
+    ];
+    let raw = conn
+        .fetch_records(&sql, &args)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::AlreadyExists)?;
+    write_index(conn, scope, &rec.kind, &rec.id, &rec.index).await?;
+    // Tags are keyed by ARN; clear any left by a record that once had this ARN.
+    conn.execute("DELETE FROM tags WHERE arn = $1", &[Text(&rec.arn)])
+        .await?;
+    for (key, value) in &rec.tags {
+        conn.execute(
+            "INSERT INTO tags (arn, key, value) VALUES ($1, $2, $3)",
+            &[Text(&rec.arn), Text(key), Text(value)],
+        )
+        .await?;
+    }
+    Ok(raw)
+}
+
+async fn update_in(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    kind: &str,
+    id: &str,
+    expected: Option<i64>,
+    update: &Update,
+    now: i64,
+) -> Result<RawRecord, StoreError> {
+    let idx = serde_json::to_string(&update.index)?;
+    let body = body_text(&update.body)?;
+    let mut sql = String::from(
+        "UPDATE records SET body = $1, idx = $2, parent = $3, schema_version = $4, version = version + 1, \
+         updated_at = $5 WHERE account = $6 AND region = $7 AND kind = $8 AND id = $9",
+    );
+    let mut args = vec![
+        Text(&body),
+        Text(&idx),
+        OptText(update.parent.as_deref()),
+        Int(i64::from(update.schema_version)),
+        Int(now),
+        Text(&scope.account),
+        Text(&scope.region),
+        Text(kind),
+        Text(id),
+    ];
+    if let Some(expected) = expected {
+        // Compare-and-set in the statement itself: atomic on both engines.
+        sql.push_str(" AND version = $10");
+        args.push(Int(expected));
+    }
+    sql.push_str(" RETURNING ");
+    sql.push_str(COLS);
+    let Some(raw) = conn.fetch_records(&sql, &args).await?.into_iter().next() else {
+        return Err(cas_failure(conn, scope, kind, id, expected).await);
+    };
+    write_index(conn, scope, kind, id, &update.index).await?;
+    Ok(raw)
+}
+
+async fn delete_in(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    kind: &str,
+    id: &str,
+    expected: Option<i64>,
+) -> Result<RawRecord, StoreError> {
+    let mut sql = String::from(
+        "DELETE FROM records WHERE account = $1 AND region = $2 AND kind = $3 AND id = $4",
+    );
+    let mut args = vec![
+        Text(&scope.account),
+        Text(&scope.region),
+        Text(kind),
+        Text(id),
+    ];
+    if let Some(expected) = expected {
+        sql.push_str(" AND version = $5");
+        args.push(Int(expected));
+    }
+    sql.push_str(" RETURNING ");
+    sql.push_str(COLS);
+    let Some(raw) = conn.fetch_records(&sql, &args).await?.into_iter().next() else {
+        return Err(cas_failure(conn, scope, kind, id, expected).await);
+    };
+    conn.execute(
+        "DELETE FROM record_index WHERE account = $1 AND region = $2 AND kind = $3 AND id = $4",
+        &args[..4],
+    )
+    .await?;
+    conn.execute("DELETE FROM tags WHERE arn = $1", &[Text(&raw.arn)])
+        .await?;
+    Ok(raw)
+}
+
+async fn has_children(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    kind: &str,
+    parent: &str,
+) -> Result<bool, StoreError> {
+    let found = conn
+        .fetch_opt_i64(
+            "SELECT version FROM records WHERE account = $1 AND region = $2 AND kind = $3 AND parent = $4 LIMIT 1",
+            &[Text(&scope.account), Text(&scope.region), Text(kind), Text(parent)],
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
+/// NotFound unless a record with this ARN exists in `scope`.
+async fn require_arn(conn: &mut Conn<'_>, scope: &Scope, arn: &str) -> Result<(), StoreError> {
+    let found = conn
+        .fetch_opt_i64(
+            "SELECT version FROM records WHERE account = $1 AND region = $2 AND arn = $3",
+            &[Text(&scope.account), Text(&scope.region), Text(arn)],
+        )
+        .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+async fn transact_in(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    ops: &[TxOp],
+    now: i64,
+) -> Result<Vec<Option<RawRecord>>, StoreError> {
+    let mut results = Vec::with_capacity(ops.len());
+    for (op_index, op) in ops.iter().enumerate() {
+        let result = match op {
+            TxOp::Insert(rec) => Some(insert_in(conn, scope, rec, now).await?),
+            TxOp::Update {
+                kind,
+                id,
+                expected_version,
+                update,
+            } => Some(update_in(conn, scope, kind, id, *expected_version, update, now).await?),
+            TxOp::Delete {
+                kind,
+                id,
+                expected_version,
+            } => Some(delete_in(conn, scope, kind, id, *expected_version).await?),
+            TxOp::AssertExists { kind, id } => {
+                if current_version(conn, scope, kind, id).await?.is_none() {
+                    return Err(StoreError::ConditionFailed {
+                        op_index,
+                        reason: format!("{kind} {id} does not exist"),
+                    });
+                }
+                None
+            }
+            TxOp::AssertAbsent { kind, id } => {
+                if current_version(conn, scope, kind, id).await?.is_some() {
+                    return Err(StoreError::ConditionFailed {
+                        op_index,
+                        reason: format!("{kind} {id} exists"),
+                    });
+                }
+                None
+            }
+            TxOp::AssertNoChildren { kind, parent } => {
+                if has_children(conn, scope, kind, parent).await? {
+                    return Err(StoreError::ConditionFailed {
+                        op_index,
+                        reason: format!("{parent} has {kind} children"),
+                    });
+                }
+                None
+            }
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
+
+fn validate_op(op: &TxOp, max_tags: usize) -> Result<(), StoreError> {
+    match op {
+        TxOp::Insert(rec) => validate::new_record(rec, max_tags),
+        TxOp::Update {
+            kind, id, update, ..
+        } => {
+            validate::name("kind", kind)?;
+            validate::name("id", id)?;
+            validate::update(update)
+        }
+        TxOp::Delete { kind, id, .. }
+        | TxOp::AssertExists { kind, id }
+        | TxOp::AssertAbsent { kind, id } => {
+            validate::name("kind", kind)?;
+            validate::name("id", id)
+        }
+        TxOp::AssertNoChildren { kind, parent } => {
+            validate::name("kind", kind)?;
+            validate::name("parent", parent)
+        }
+    }
+}
+
+#[async_trait]
+impl MetaStore for SqlStore {
+    async fn insert(&self, scope: &Scope, rec: NewRecord) -> Result<Record, StoreError> {
+        validate::scope(scope)?;
+        validate::new_record(&rec, self.config.max_tags)?;
+        let mut tx = self.begin_write(Some(scope)).await?;
+        let res = insert_in(&mut tx.conn(), scope, &rec, now_ms()).await;
+        self.finish_record(tx.finish(res).await?)
+    }
+
+    async fn get(&self, scope: &Scope, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        validate::scope(scope)?;
+        validate::name("kind", kind)?;
+        validate::name("id", id)?;
+        let sql = format!(
+            "SELECT {COLS} FROM records WHERE account = $1 AND region = $2 AND kind = $3 AND id = $4"
+        );
+        let mut conn = self.read().await?;
+        let rows = conn
+            .conn()
+            .fetch_records(
+                &sql,
+                &[
+                    Text(&scope.account),
+                    Text(&scope.region),
+                    Text(kind),
+                    Text(id),
+                ],
+            )
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(|raw| self.finish_record(raw))
+            .transpose()
+    }
+
+    async fn get_by_arn(&self, scope: &Scope, arn: &str) -> Result<Option<Record>, StoreError> {
+        validate::scope(scope)?;
+        validate::name("arn", arn)?;
+        let sql =
+            format!("SELECT {COLS} FROM records WHERE account = $1 AND region = $2 AND arn = $3");
+        let mut conn = self.read().await?;
+        let rows = conn
+            .conn()
+            .fetch_records(
+                &sql,
+                &[Text(&scope.account), Text(&scope.region), Text(arn)],
+            )
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(|raw| self.finish_record(raw))
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        id: &str,
+        expected_version: Option<i64>,
+        update: Update,
+    ) -> Result<Record, StoreError> {
+        validate::scope(scope)?;
+        validate::name("kind", kind)?;
+        validate::name("id", id)?;
+        validate::update(&update)?;
+        let mut tx = self.begin_write(Some(scope)).await?;
+        let res = update_in(
+            &mut tx.conn(),
+            scope,
+            kind,
+            id,
+            expected_version,
+            &update,
+            now_ms(),
+        )
+        .await;
+        self.finish_record(tx.finish(res).await?)
+    }
+
+    async fn delete(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<Record, StoreError> {
+        validate::scope(scope)?;
+        validate::name("kind", kind)?;
+        validate::name("id", id)?;
+        let mut tx = self.begin_write(Some(scope)).await?;
+        let res = delete_in(&mut tx.conn(), scope, kind, id, expected_version).await;
+        self.finish_record(tx.finish(res).await?)
+    }
+
+    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Page, StoreError> {
+        validate::scope(scope)?;
+        validate::list_query(query)?;
+        let context = token::context(scope, query);
+        let after = match &query.page_token {
+            Some(page_token) => Some(token::decode(&self.key, &context, page_token)?),
+            None => None,
+        };
+        let limit = query.limit.max(1);
+
+        // Filter bounds must outlive the argument list that borrows them.
+        let bounds: Vec<Option<String>> = query
+            .filters
+            .iter()
+            .map(|filter| match filter {
+                Filter::Prefix { prefix, .. } => prefix_upper_bound(prefix),
+                Filter::Eq { .. } => None,
+            })
+            .collect();
+        let mut params = Params { args: Vec::new() };
+        let mut sql = format!(
+            "SELECT {COLS} FROM records r WHERE r.account = {} AND r.region = {} AND r.kind = {}",
+            params.push(Text(&scope.account)),
+            params.push(Text(&scope.region)),
+            params.push(Text(&query.kind)),
+        );
+        if let Some(parent) = &query.parent {
+            sql.push_str(&format!(" AND r.parent = {}", params.push(Text(parent))));
+        }
+        if let Some(after) = &after {
+            // Keyset pagination: strictly after the last id returned, so no item comes twice and items
+            // that exist for the whole walk are never skipped, whatever is inserted or deleted meanwhile.
+            sql.push_str(&format!(" AND r.id > {}", params.push(Text(after))));
+        }
+        for (filter, upper) in query.filters.iter().zip(&bounds) {
+            let key = match filter {
+                Filter::Eq { key, .. } | Filter::Prefix { key, .. } => key.as_str(),
+            };
+            let on_id = key == "id";
+            let column = if on_id { "r.id" } else { "i.value" };
+            // Prefixes become a byte-order range, which both engines can serve from an index and which needs
+            // no LIKE escaping.
+            let condition = match filter {
+                Filter::Eq { value, .. } => format!("{column} = {}", params.push(Text(value))),
+                Filter::Prefix { prefix, .. } => {
+                    let mut condition = format!("{column} >= {}", params.push(Text(prefix)));
+                    if let Some(upper) = upper {
+                        condition
+                            .push_str(&format!(" AND {column} < {}", params.push(Text(upper))));
+                    }
+                    condition
+                }
+            };
+            if on_id {
+                sql.push_str(&format!(" AND {condition}"));
+            } else {
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM record_index i WHERE i.account = r.account AND \
+                     i.region = r.region AND i.kind = r.kind AND i.id = r.id AND i.key = {} AND {condition})",
+                    params.push(Text(key))
+                ));
+            }
+        }
+        // One row more than the page tells whether another page follows.
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        sql.push_str(&format!(" ORDER BY r.id LIMIT {}", params.push(Int(fetch))));
+
+        let mut conn = self.read().await?;
+        let mut raws = conn.conn().fetch_records(&sql, &params.args).await?;
+        drop(conn);
+        let next_token = if raws.len() > limit {
+            raws.truncate(limit);
+            match raws.last() {
+                Some(last) => Some(token::encode(&self.key, &context, &last.id)?),
+                None => None,
+            }
+        } else {
+            None
+        };
+        Ok(Page {
+            items: self.finish_records(raws)?,
+            next_token,
+        })
+    }
+
+    async fn count(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        parent: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        validate::scope(scope)?;
+        validate::name("kind", kind)?;
+        validate::parent(parent)?;
+        let mut sql = String::from(
+            "SELECT COUNT(*) FROM records WHERE account = $1 AND region = $2 AND kind = $3",
+        );
+        let mut args = vec![Text(&scope.account), Text(&scope.region), Text(kind)];
+        if let Some(parent) = parent {
+            sql.push_str(" AND parent = $4");
+            args.push(Text(parent));
+        }
+        let mut conn = self.read().await?;
+        let n = conn.conn().fetch_opt_i64(&sql, &args).await?.unwrap_or(0);
+        u64::try_from(n).map_err(|_| StoreError::Backend(format!("negative count {n}")))
+    }
+
+    async fn transact(
+        &self,
+        scope: &Scope,
+        ops: Vec<TxOp>,
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        validate::scope(scope)?;
+        if ops.len() > MAX_TX_OPS {
+            return Err(StoreError::InvalidInput(format!(
+                "more than {MAX_TX_OPS} ops in one transaction"
+            )));
+        }
+        for op in &ops {
+            validate_op(op, self.config.max_tags)?;
+        }
+        let mut tx = self.begin_write(Some(scope)).await?;
+        let res = transact_in(&mut tx.conn(), scope, &ops, now_ms()).await;
+        let raws = tx.finish(res).await?;
+        raws.into_iter()
+            .map(|raw| raw.map(|raw| self.finish_record(raw)).transpose())
+            .collect()
+    }
+
+    async fn tags(&self, scope: &Scope, arn: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        validate::scope(scope)?;
+        validate::name("arn", arn)?;
+        let mut conn = self.read().await?;
+        let mut conn = conn.conn();
+        require_arn(&mut conn, scope, arn).await?;
+        let pairs = conn
+            .fetch_pairs("SELECT key, value FROM tags WHERE arn = $1", &[Text(arn)])
+            .await?;
+        Ok(pairs.into_iter().collect())
+    }
+
+    async fn tag(
+        &self,
+        scope: &Scope,
+        arn: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        validate::scope(scope)?;
+        validate::name("arn", arn)?;
+        validate::tags(&tags, self.config.max_tags)?;
+        let max_tags = self.config.max_tags;
+        let mut tx = self.begin_write(Some(scope)).await?;
+        let res = async {
+            let mut conn = tx.conn();
+            require_arn(&mut conn, scope, arn).await?;
+            let existing: BTreeSet<String> = conn
+                .fetch_strings("SELECT key FROM tags WHERE arn = $1", &[Text(arn)])
+                .await?
+                .into_iter()
+                .collect();
+            let n_added = tags.keys().filter(|key| !existing.contains(*key)).count();
+            if existing.len() + n_added > max_tags {
+                return Err(StoreError::TooManyTags { limit: max_tags });
+            }
+            for (key, value) in &tags {
+                conn.execute(
+                    "INSERT INTO tags (arn, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
+                    &[Text(arn), Text(key), Text(value)],
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        tx.finish(res).await
+    }
+
+    async fn untag(&self, scope: &Scope, arn: &str, keys: &[String]) -> Result<(), StoreError> {
+        validate::scope(scope)?;
+        validate::name("arn", arn)?;
+        if keys.len() > MAX_UNTAG_KEYS {
+            return Err(StoreError::InvalidInput(format!(
+                "more than {MAX_UNTAG_KEYS} tag keys"
+            )));
+        }
+        for key in keys {
+            validate::tag_key(key)?;
+        }
+        let mut tx = self.begin_write(Some(scope)).await?;
+        let res = async {
+            let mut conn = tx.conn();
+            require_arn(&mut conn, scope, arn).await?;
+            for key in keys {
+                conn.execute(
+                    "DELETE FROM tags WHERE arn = $1 AND key = $2",
+                    &[Text(arn), Text(key)],
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        tx.finish(res).await
+    }
+
+    async fn reset(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin_write(None).await?;
+        let res = async {
+            let mut conn = tx.conn();
+            conn.execute("DELETE FROM tags", &[]).await?;
+            conn.execute("DELETE FROM record_index", &[]).await?;
+            conn.execute("DELETE FROM records", &[]).await?;
+            Ok(())
+        }
+        .await;
+        tx.finish(res).await
+    }
+
+    async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Db::Pg(pool) => pool.close().await,
+        }
+    }
+
+    fn backend_name(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Pg(_) => "postgres",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_upper_bound_is_the_next_string_in_byte_order() {
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
+        assert_eq!(
+            prefix_upper_bound("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}")
+        );
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        // Every string with the prefix sorts below the bound, byte for byte.
+        let upper = prefix_upper_bound("ab\u{7F}").expect("bound");
+        for tail in ["", "\u{10FFFF}", "zzz", "\u{80}"] {
+            assert!(format!("ab\u{7F}{tail}").as_bytes() < upper.as_bytes());
+        }
+    }
+
+    #[test]
+    fn memory_urls_are_detected() {
+        assert!(is_sqlite_memory("sqlite::memory:"));
+        assert!(is_sqlite_memory("sqlite://:memory:"));
+        assert!(is_sqlite_memory("sqlite://x?mode=memory"));
+        assert!(!is_sqlite_memory("sqlite://data/reelay.db"));
+    }
+
+    #[test]
+    fn scope_lock_keys_differ_per_scope() {
+        assert_ne!(
+            scope_lock_key(&Scope::new("a", "bc")),
+            scope_lock_key(&Scope::new("ab", "c"))
+        );
+        assert_eq!(
+            scope_lock_key(&Scope::new("a", "b")),
+            scope_lock_key(&Scope::new("a", "b"))
+        );
+    }
+}

@@ -1,0 +1,1654 @@
+//! The conformance suite: every backend must pass every case.
+//!
+//! Cases that take a store use their own scopes, so they can share one store ([`suite`]); `reset` wipes every
+//! scope and therefore runs last there.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use reelay_store::{
+    Filter, ListQuery, MetaStore, NewRecord, Page, Record, Scope, StoreConfig, StoreError, TxOp,
+    Update,
+};
+use serde_json::{Value, json};
+
+use crate::harness::Ctx;
+
+/// Runs every store-only case on `store`.
+pub async fn suite(store: Arc<dyn MetaStore>) {
+    crud(store.clone()).await;
+    versions(store.clone()).await;
+    isolation(store.clone()).await;
+    get_by_arn(store.clone()).await;
+    list_filters(store.clone()).await;
+    pagination_walk_under_concurrent_writes(store.clone()).await;
+    page_tokens_tampered_or_foreign(store.clone()).await;
+    transactions(store.clone()).await;
+    tags(store.clone()).await;
+    concurrent_writes_under_load(store.clone()).await;
+    invalid_input(store.clone()).await;
+    reset(store).await;
+}
+
+fn scope(case: &str) -> Scope {
+    Scope::new(format!("1111{case}"), "eu-west-1")
+}
+
+fn arn(scope: &Scope, kind: &str, id: &str) -> String {
+    format!("arn:aws:{kind}:{}:{}:{id}", scope.region, scope.account)
+}
+
+fn new_record(scope: &Scope, kind: &str, id: &str) -> NewRecord {
+    NewRecord {
+        kind: kind.into(),
+        id: id.into(),
+        arn: arn(scope, kind, id),
+        parent: None,
+        index: BTreeMap::new(),
+        body: json!({ "id": id }),
+        schema_version: 1,
+        tags: BTreeMap::new(),
+    }
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn query(kind: &str, limit: usize) -> ListQuery {
+    ListQuery {
+        kind: kind.into(),
+        parent: None,
+        filters: vec![],
+        limit,
+        page_token: None,
+    }
+}
+
+fn eq(key: &str, value: &str) -> Filter {
+    Filter::Eq {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn prefix(key: &str, prefix: &str) -> Filter {
+    Filter::Prefix {
+        key: key.into(),
+        prefix: prefix.into(),
+    }
+}
+
+fn ids(page: &Page) -> Vec<String> {
+    page.items.iter().map(|r| r.id.clone()).collect()
+}
+
+/// Lists every page of `query` and returns the ids in order.
+async fn walk(store: &dyn MetaStore, scope: &Scope, mut query: ListQuery) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let page = store.list(scope, &query).await.expect("list");
+        assert!(page.items.len() <= query.limit.max(1));
+        out.extend(ids(&page));
+        match page.next_token {
+            Some(token) => query.page_token = Some(token),
+            None => return out,
+        }
+    }
+    panic!("walk did not end after {MAX_PAGES} pages");
+}
+
+/// Far more pages than any walk here needs: a store that stops making progress fails instead of hanging.
+const MAX_PAGES: usize = 5_000;
+
+fn simple_update(body: Value) -> Update {
+    Update {
+        body,
+        index: BTreeMap::new(),
+        parent: None,
+        schema_version: 1,
+    }
+}
+
+pub async fn crud(store: Arc<dyn MetaStore>) {
+    let s = scope("crud");
+    let mut rec = new_record(&s, "test:thing", "t1");
+    rec.parent = Some("p1".into());
+    rec.index = map(&[("name", "first")]);
+    rec.body = json!({ "name": "first", "nested": { "list": [1, 2, 3] }, "unicode": "ü\u{1F600}" });
+    rec.schema_version = 7;
+
+    let inserted = store.insert(&s, rec.clone()).await.expect("insert");
+    assert_eq!(inserted.kind, "test:thing");
+    assert_eq!(inserted.id, "t1");
+    assert_eq!(inserted.arn, rec.arn);
+    assert_eq!(inserted.parent.as_deref(), Some("p1"));
+    assert_eq!(inserted.index, rec.index);
+    assert_eq!(inserted.body, rec.body);
+    assert_eq!(inserted.schema_version, 7);
+    assert_eq!(inserted.version, 1);
+    assert_eq!(inserted.created_at, inserted.updated_at);
+    let age = time::OffsetDateTime::now_utc() - inserted.created_at;
+    assert!(age.whole_seconds().abs() < 60, "created_at is now: {age}");
+
+    let got = store
+        .get(&s, "test:thing", "t1")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(
+        got, inserted,
+        "a read returns exactly what the insert returned"
+    );
+    assert_eq!(
+        store.get(&s, "test:thing", "nope").await.expect("get"),
+        None
+    );
+    assert_eq!(store.get(&s, "test:other", "t1").await.expect("get"), None);
+    assert_eq!(store.count(&s, "test:thing", None).await.expect("count"), 1);
+
+    // Same (scope, kind, id), and same ARN under another id: both exist already.
+    assert_eq!(
+        store.insert(&s, rec.clone()).await,
+        Err(StoreError::AlreadyExists)
+    );
+    let mut same_arn = new_record(&s, "test:thing", "t2");
+    same_arn.arn = rec.arn.clone();
+    assert_eq!(
+        store.insert(&s, same_arn).await,
+        Err(StoreError::AlreadyExists)
+    );
+    // The same id under another kind is a different record.
+    store
+        .insert(&s, new_record(&s, "test:other", "t1"))
+        .await
+        .expect("other kind");
+
+    let update = Update {
+        body: json!({ "name": "second" }),
+        index: map(&[("name", "second"), ("extra", "x")]),
+        parent: None,
+        schema_version: 8,
+    };
+    let updated = store
+        .update(&s, "test:thing", "t1", None, update.clone())
+        .await
+        .expect("update");
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.body, update.body);
+    assert_eq!(updated.index, update.index);
+    assert_eq!(updated.parent, None);
+    assert_eq!(updated.schema_version, 8);
+    assert_eq!(updated.created_at, inserted.created_at);
+    assert!(updated.updated_at >= inserted.updated_at);
+    assert_eq!(updated.arn, inserted.arn, "the ARN never changes");
+    assert_eq!(
+        store.get(&s, "test:thing", "t1").await.expect("get"),
+        Some(updated.clone())
+    );
+    // The index was replaced: the old attribute value no longer matches.
+    let q = ListQuery {
+        filters: vec![eq("name", "first")],
+        ..query("test:thing", 10)
+    };
+    assert!(store.list(&s, &q).await.expect("list").items.is_empty());
+
+    assert_eq!(
+        store
+            .update(&s, "test:thing", "nope", None, update.clone())
+            .await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.delete(&s, "test:thing", "nope", None).await,
+        Err(StoreError::NotFound)
+    );
+
+    let deleted = store
+        .delete(&s, "test:thing", "t1", None)
+        .await
+        .expect("delete");
+    assert_eq!(deleted, updated);
+    assert_eq!(store.get(&s, "test:thing", "t1").await.expect("get"), None);
+    assert_eq!(
+        store.get_by_arn(&s, &rec.arn).await.expect("get_by_arn"),
+        None
+    );
+    assert_eq!(store.count(&s, "test:thing", None).await.expect("count"), 0);
+    assert_eq!(
+        store.delete(&s, "test:thing", "t1", None).await,
+        Err(StoreError::NotFound)
+    );
+
+    // A deleted id and ARN can be used again, starting over at version 1.
+    let again = store.insert(&s, rec).await.expect("re-insert");
+    assert_eq!(again.version, 1);
+}
+
+pub async fn versions(store: Arc<dyn MetaStore>) {
+    let s = scope("versions");
+    store
+        .insert(&s, new_record(&s, "test:v", "a"))
+        .await
+        .expect("insert");
+    let v2 = store
+        .update(&s, "test:v", "a", Some(1), simple_update(json!(2)))
+        .await
+        .expect("cas 1");
+    assert_eq!(v2.version, 2);
+    assert_eq!(
+        store
+            .update(&s, "test:v", "a", Some(1), simple_update(json!("stale")))
+            .await,
+        Err(StoreError::VersionMismatch {
+            expected: 1,
+            actual: 2
+        })
+    );
+    assert_eq!(
+        store
+            .get(&s, "test:v", "a")
+            .await
+            .expect("get")
+            .expect("present")
+            .body,
+        json!(2)
+    );
+    let v3 = store
+        .update(&s, "test:v", "a", None, simple_update(json!(3)))
+        .await
+        .expect("unconditional");
+    assert_eq!(v3.version, 3);
+    assert_eq!(
+        store
+            .update(&s, "test:v", "missing", Some(1), simple_update(json!(0)))
+            .await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.delete(&s, "test:v", "a", Some(2)).await,
+        Err(StoreError::VersionMismatch {
+            expected: 2,
+            actual: 3
+        })
+    );
+    assert!(
+        store.get(&s, "test:v", "a").await.expect("get").is_some(),
+        "a failed delete deletes nothing"
+    );
+    assert_eq!(
+        store.delete(&s, "test:v", "missing", Some(1)).await,
+        Err(StoreError::NotFound)
+    );
+    let deleted = store
+        .delete(&s, "test:v", "a", Some(3))
+        .await
+        .expect("cas delete");
+    assert_eq!(deleted.version, 3);
+
+    // Compare-and-set is atomic: concurrent increments with retry never lose an update.
+    store
+        .insert(&s, new_record(&s, "test:v", "counter"))
+        .await
+        .expect("insert counter");
+    let n_tasks = 4;
+    let n_increments = 8;
+    let mut tasks = Vec::new();
+    for _ in 0..n_tasks {
+        let store = store.clone();
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n_conflicts = 0u32;
+            for _ in 0..n_increments {
+                loop {
+                    let current = store
+                        .get(&s, "test:v", "counter")
+                        .await
+                        .expect("get")
+                        .expect("present");
+                    let n = current.body["n"].as_i64().unwrap_or(0);
+                    let update = simple_update(json!({ "n": n + 1 }));
+                    match store
+                        .update(&s, "test:v", "counter", Some(current.version), update)
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(StoreError::VersionMismatch { expected, actual }) => {
+                            assert_eq!(expected, current.version);
+                            assert!(actual > expected);
+                            n_conflicts += 1;
+                        }
+                        Err(err) => panic!("unexpected error: {err}"),
+                    }
+                }
+            }
+            n_conflicts
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let counter = store
+        .get(&s, "test:v", "counter")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(counter.body["n"], json!(n_tasks * n_increments));
+    assert_eq!(counter.version, 1 + n_tasks * n_increments);
+}
+
+pub async fn isolation(store: Arc<dyn MetaStore>) {
+    let a = scope("iso-a");
+    let other_account = scope("iso-b");
+    let other_region = Scope::new(a.account.clone(), "us-west-2");
+    for s in [&a, &other_account, &other_region] {
+        let mut rec = new_record(s, "test:iso", "same-id");
+        rec.body = json!({ "owner": format!("{}/{}", s.account, s.region) });
+        rec.tags = map(&[("owner", &s.account)]);
+        rec.parent = Some("p".into());
+        store
+            .insert(s, rec)
+            .await
+            .expect("the same kind and id may exist in every scope");
+    }
+    store
+        .insert(&a, new_record(&a, "test:iso", "only-a"))
+        .await
+        .expect("insert");
+
+    for s in [&a, &other_account, &other_region] {
+        let got = store
+            .get(s, "test:iso", "same-id")
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(
+            got.body["owner"],
+            json!(format!("{}/{}", s.account, s.region))
+        );
+    }
+    assert_eq!(
+        store
+            .get(&other_account, "test:iso", "only-a")
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .get(&other_region, "test:iso", "only-a")
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(store.count(&a, "test:iso", None).await.expect("count"), 2);
+    assert_eq!(
+        store
+            .count(&other_account, "test:iso", None)
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .count(&other_region, "test:iso", Some("p"))
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        ids(&store
+            .list(&other_region, &query("test:iso", 10))
+            .await
+            .expect("list")),
+        ["same-id"]
+    );
+
+    // Another scope's ARN is invisible, and its tags are not reachable.
+    let a_only = arn(&a, "test:iso", "only-a");
+    assert_eq!(
+        store
+            .get_by_arn(&other_account, &a_only)
+            .await
+            .expect("get_by_arn"),
+        None
+    );
+    assert_eq!(
+        store.tags(&other_account, &a_only).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.tag(&other_account, &a_only, map(&[("k", "v")])).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.untag(&other_account, &a_only, &["k".into()]).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store
+            .update(
+                &other_account,
+                "test:iso",
+                "only-a",
+                None,
+                simple_update(json!(1))
+            )
+            .await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store
+            .delete(&other_region, "test:iso", "only-a", None)
+            .await,
+        Err(StoreError::NotFound)
+    );
+    // A transaction in one scope cannot see the other's records.
+    let res = store
+        .transact(
+            &other_account,
+            vec![TxOp::AssertExists {
+                kind: "test:iso".into(),
+                id: "only-a".into(),
+            }],
+        )
+        .await;
+    assert!(
+        matches!(res, Err(StoreError::ConditionFailed { op_index: 0, .. })),
+        "{res:?}"
+    );
+
+    // ARNs are globally unique: reusing one in another scope is refused.
+    let mut stolen = new_record(&other_account, "test:iso", "thief");
+    stolen.arn = a_only.clone();
+    assert_eq!(
+        store.insert(&other_account, stolen).await,
+        Err(StoreError::AlreadyExists)
+    );
+
+    // Deleting in one scope leaves the others alone.
+    store
+        .delete(&a, "test:iso", "same-id", None)
+        .await
+        .expect("delete");
+    assert!(
+        store
+            .get(&other_account, "test:iso", "same-id")
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .tags(&other_region, &arn(&other_region, "test:iso", "same-id"))
+            .await
+            .expect("tags"),
+        map(&[("owner", &other_region.account)])
+    );
+}
+
+pub async fn get_by_arn(store: Arc<dyn MetaStore>) {
+    let s = scope("arn");
+    let a = store
+        .insert(&s, new_record(&s, "test:a", "x"))
+        .await
+        .expect("insert");
+    let b = store
+        .insert(&s, new_record(&s, "test:b", "x"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.get_by_arn(&s, &a.arn).await.expect("get"),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.get_by_arn(&s, &b.arn).await.expect("get"),
+        Some(b.clone())
+    );
+    assert_eq!(
+        store
+            .get_by_arn(&s, "arn:aws:test:nowhere")
+            .await
+            .expect("get"),
+        None
+    );
+    let updated = store
+        .update(&s, "test:a", "x", None, simple_update(json!("new")))
+        .await
+        .expect("update");
+    assert_eq!(
+        store.get_by_arn(&s, &a.arn).await.expect("get"),
+        Some(updated)
+    );
+}
+
+pub async fn list_filters(store: Arc<dyn MetaStore>) {
+    let s = scope("filters");
+    let kind = "test:item";
+    // Ids chosen so that byte order differs from case-insensitive and locale orders.
+    let items = [
+        ("B", "alpha", "ch-1", "rec-1"),
+        ("a", "alphabet", "ch-1", "rec-2"),
+        ("ab", "beta", "ch-2", "rec-1"),
+        ("Z", "al", "ch-2", ""),
+        ("é", "alpha", "ch-1", "rec-1"),
+        ("e", "Alpha", "ch-3", "rec-1"),
+        ("a-long", "ålpha", "ch-1", "rec-1"),
+    ];
+    for (id, name, parent, recording) in items {
+        let mut rec = new_record(&s, kind, id);
+        rec.parent = Some(parent.into());
+        rec.index = map(&[("name", name), ("recordingConfigurationArn", recording)]);
+        store.insert(&s, rec).await.expect("insert");
+    }
+    // Another kind in the same scope never shows up.
+    store
+        .insert(&s, new_record(&s, "test:unrelated", "a"))
+        .await
+        .expect("insert");
+
+    let list = |filters: Vec<Filter>, parent: Option<&str>| {
+        let store = store.clone();
+        let s = s.clone();
+        let q = ListQuery {
+            parent: parent.map(String::from),
+            filters,
+            ..query(kind, 100)
+        };
+        async move { ids(&store.list(&s, &q).await.expect("list")) }
+    };
+    assert_eq!(
+        list(vec![], None).await,
+        ["B", "Z", "a", "a-long", "ab", "e", "é"],
+        "byte order of ids"
+    );
+    assert_eq!(list(vec![], Some("ch-1")).await, ["B", "a", "a-long", "é"]);
+    assert_eq!(list(vec![], Some("ch-9")).await, Vec::<String>::new());
+    assert_eq!(list(vec![eq("name", "alpha")], None).await, ["B", "é"]);
+    assert_eq!(
+        list(vec![prefix("name", "alpha")], None).await,
+        ["B", "a", "é"]
+    );
+    assert_eq!(
+        list(vec![prefix("name", "al")], None).await,
+        ["B", "Z", "a", "é"]
+    );
+    assert_eq!(list(vec![prefix("name", "ål")], None).await, ["a-long"]);
+    assert_eq!(
+        list(vec![prefix("name", "")], None).await.len(),
+        7,
+        "an empty prefix matches everything"
+    );
+    assert_eq!(
+        list(vec![eq("recordingConfigurationArn", "")], None).await,
+        ["Z"],
+        "empty values match exactly"
+    );
+    assert_eq!(
+        list(
+            vec![
+                eq("name", "alpha"),
+                eq("recordingConfigurationArn", "rec-1")
+            ],
+            None
+        )
+        .await,
+        ["B", "é"]
+    );
+    assert_eq!(
+        list(vec![eq("name", "alpha")], Some("ch-1")).await,
+        ["B", "é"]
+    );
+    assert_eq!(
+        list(vec![eq("name", "beta")], Some("ch-1")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list(vec![eq("missing-attribute", "alpha")], None).await,
+        Vec::<String>::new()
+    );
+    // Key "id" filters the record id itself.
+    assert_eq!(list(vec![eq("id", "ab")], None).await, ["ab"]);
+    assert_eq!(
+        list(vec![prefix("id", "a")], None).await,
+        ["a", "a-long", "ab"]
+    );
+    assert_eq!(
+        list(vec![prefix("id", "a"), prefix("name", "alpha")], None).await,
+        ["a"]
+    );
+    // Prefix is literal: no pattern characters.
+    assert_eq!(
+        list(vec![prefix("name", "al%")], None).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list(vec![prefix("name", "_lpha")], None).await,
+        Vec::<String>::new()
+    );
+
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 7);
+    assert_eq!(store.count(&s, kind, Some("ch-2")).await.expect("count"), 2);
+    assert_eq!(store.count(&s, "test:none", None).await.expect("count"), 0);
+
+    // Limit 0 is treated as 1.
+    let page = store.list(&s, &query(kind, 0)).await.expect("list");
+    assert_eq!(ids(&page), ["B"]);
+    assert!(page.next_token.is_some());
+    // A walk with filters and a parent pages through exactly the filtered set.
+    let q = ListQuery {
+        parent: Some("ch-1".into()),
+        filters: vec![prefix("name", "alpha")],
+        ..query(kind, 1)
+    };
+    assert_eq!(walk(&*store, &s, q).await, ["B", "a", "é"]);
+    // An exactly full last page has no next token once the end is reached.
+    let page = store.list(&s, &query(kind, 7)).await.expect("list");
+    assert_eq!(page.items.len(), 7);
+    assert_eq!(page.next_token, None);
+}
+
+pub async fn pagination_walk_under_concurrent_writes(store: Arc<dyn MetaStore>) {
+    let s = scope("walk");
+    let kind = "test:walk";
+    let n_stable = 40;
+    let stable: BTreeSet<String> = (0..n_stable).map(|i| format!("{:04}", i * 10)).collect();
+    for id in &stable {
+        let mut rec = new_record(&s, kind, id);
+        rec.index = map(&[("group", "g")]);
+        store.insert(&s, rec).await.expect("insert stable");
+    }
+
+    // The churner inserts and deletes volatile ids between the stable ones, and reports each round.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (round_tx, mut round_rx) = tokio::sync::watch::channel(0u64);
+    let churner = {
+        let store = store.clone();
+        let s = s.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut live: Vec<String> = Vec::new();
+            let mut round = 0u64;
+            // Bounded so that a broken walker cannot make the test run forever.
+            while !stop.load(Ordering::SeqCst) && round < 20_000 {
+                round += 1;
+                let id = format!("{:04}-v{round}", (round * 37) % (n_stable * 10));
+                let mut rec = new_record(&s, kind, &id);
+                rec.index = map(&[("group", "g")]);
+                store.insert(&s, rec).await.expect("insert volatile");
+                live.push(id);
+                if live.len() > 5 {
+                    let victim = live.remove((round as usize * 7) % live.len());
+                    store
+                        .delete(&s, kind, &victim, None)
+                        .await
+                        .expect("delete volatile");
+                }
+                round_tx.send_replace(round);
+            }
+            round
+        })
+    };
+
+    let walks: [(usize, Vec<Filter>); 5] = [
+        (1, vec![]),
+        (2, vec![]),
+        (7, vec![]),
+        (100, vec![]),
+        (3, vec![eq("group", "g")]),
+    ];
+    for (limit, filters) in walks {
+        let mut q = ListQuery {
+            filters,
+            ..query(kind, limit)
+        };
+        let mut seen = Vec::new();
+        for n_pages in 1.. {
+            assert!(n_pages <= MAX_PAGES, "page size {limit}: walk does not end");
+            let page = store.list(&s, &q).await.expect("list");
+            assert!(page.items.len() <= limit);
+            seen.extend(ids(&page));
+            // Let at least one insert and delete land between pages, without sleeping.
+            let before = *round_rx.borrow_and_update();
+            while *round_rx.borrow() <= before {
+                round_rx.changed().await.expect("churner alive");
+            }
+            match page.next_token {
+                Some(token) => q.page_token = Some(token),
+                None => break,
+            }
+        }
+        let unique: BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "page size {limit}: an item came twice"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes()),
+            "page size {limit}: out of order"
+        );
+        for id in &stable {
+            assert!(
+                seen.contains(id),
+                "page size {limit}: stable item {id} skipped"
+            );
+        }
+        assert!(
+            seen.iter()
+                .all(|id| stable.contains(id) || id.contains("-v"))
+        );
+    }
+    stop.store(true, Ordering::SeqCst);
+    let rounds = churner.await.expect("churner");
+    assert!(rounds > 0);
+}
+
+pub async fn page_tokens_tampered_or_foreign(store: Arc<dyn MetaStore>) {
+    let s = scope("tokens");
+    let other = scope("tokens-other");
+    for id in ["a", "b", "c", "d", "e"] {
+        let mut rec = new_record(&s, "test:tok", id);
+        rec.parent = Some("p".into());
+        rec.index = map(&[("name", "n")]);
+        store.insert(&s, rec).await.expect("insert");
+        store
+            .insert(&other, new_record(&other, "test:tok", id))
+            .await
+            .expect("insert");
+    }
+    let first = store.list(&s, &query("test:tok", 2)).await.expect("list");
+    let token = first.next_token.clone().expect("more pages");
+    let with = |token: &str| ListQuery {
+        page_token: Some(token.into()),
+        ..query("test:tok", 2)
+    };
+    assert_eq!(
+        ids(&store.list(&s, &with(&token)).await.expect("continue")),
+        ["c", "d"]
+    );
+    // The page size may change between pages.
+    let bigger = ListQuery {
+        limit: 10,
+        ..with(&token)
+    };
+    assert_eq!(
+        ids(&store.list(&s, &bigger).await.expect("continue")),
+        ["c", "d", "e"]
+    );
+
+    let invalid = |q: ListQuery, scope: Scope| {
+        let store = store.clone();
+        async move {
+            let res = store.list(&scope, &q).await;
+            assert_eq!(res, Err(StoreError::InvalidPageToken), "query {q:?}");
+        }
+    };
+    // Tampered: every single-character substitution is detected.
+    for idx in 0..token.len() {
+        let mut bytes = token.clone().into_bytes();
+        bytes[idx] = if bytes[idx] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).expect("ascii");
+        invalid(with(&tampered), s.clone()).await;
+    }
+    invalid(with(&token[..token.len() - 1]), s.clone()).await;
+    invalid(with(&token[..8]), s.clone()).await;
+    invalid(with(&format!("{token}A")), s.clone()).await;
+    for garbage in [
+        "",
+        "!",
+        "not a token",
+        "////",
+        "AAAA",
+        "\u{0}",
+        "é",
+        &"A".repeat(10_000),
+    ] {
+        invalid(with(garbage), s.clone()).await;
+    }
+    // Foreign: the token belongs to (scope s, kind test:tok, no parent, no filters) only.
+    invalid(with(&token), other.clone()).await;
+    invalid(
+        ListQuery {
+            kind: "test:other".into(),
+            ..with(&token)
+        },
+        s.clone(),
+    )
+    .await;
+    invalid(
+        ListQuery {
+            parent: Some("p".into()),
+            ..with(&token)
+        },
+        s.clone(),
+    )
+    .await;
+    invalid(
+        ListQuery {
+            filters: vec![eq("name", "n")],
+            ..with(&token)
+        },
+        s.clone(),
+    )
+    .await;
+    invalid(
+        ListQuery {
+            filters: vec![prefix("name", "n")],
+            ..with(&token)
+        },
+        s.clone(),
+    )
+    .await;
+    // And a token from a filtered walk does not continue the unfiltered one.
+    let filtered = ListQuery {
+        filters: vec![eq("name", "n")],
+        ..query("test:tok", 1)
+    };
+    let filtered_token = store
+        .list(&s, &filtered)
+        .await
+        .expect("list")
+        .next_token
+        .expect("more");
+    invalid(with(&filtered_token), s.clone()).await;
+    let continued = ListQuery {
+        page_token: Some(filtered_token),
+        ..filtered
+    };
+    assert_eq!(
+        ids(&store.list(&s, &continued).await.expect("continue")),
+        ["b"]
+    );
+}
+
+pub async fn transactions(store: Arc<dyn MetaStore>) {
+    let s = scope("tx");
+    let parent_kind = "test:group";
+    let child_kind = "test:asset";
+    let group_arn = arn(&s, parent_kind, "g1");
+    let child = |id: &str| {
+        let mut rec = new_record(&s, child_kind, id);
+        rec.parent = Some(group_arn.clone());
+        rec
+    };
+    let mut group = new_record(&s, parent_kind, "g1");
+    group.tags = map(&[("team", "a")]);
+
+    assert_eq!(
+        store.transact(&s, vec![]).await.expect("empty"),
+        Vec::<Option<Record>>::new()
+    );
+
+    // Later ops see earlier ones; results line up with ops.
+    let results = store
+        .transact(
+            &s,
+            vec![
+                TxOp::AssertAbsent {
+                    kind: parent_kind.into(),
+                    id: "g1".into(),
+                },
+                TxOp::Insert(group.clone()),
+                TxOp::AssertExists {
+                    kind: parent_kind.into(),
+                    id: "g1".into(),
+                },
+                TxOp::Insert(child("c1")),
+                TxOp::Update {
+                    kind: parent_kind.into(),
+                    id: "g1".into(),
+                    expected_version: Some(1),
+                    update: simple_update(json!({ "n_children": 1 })),
+                },
+            ],
+        )
+        .await
+        .expect("transaction");
+    assert_eq!(results.len(), 5);
+    assert!(results[0].is_none() && results[2].is_none());
+    assert_eq!(results[1].as_ref().expect("inserted").version, 1);
+    assert_eq!(results[3].as_ref().expect("inserted").id, "c1");
+    let g1 = results[4].clone().expect("updated");
+    assert_eq!(
+        (g1.version, g1.body.clone()),
+        (2, json!({ "n_children": 1 }))
+    );
+    assert_eq!(
+        store.get(&s, parent_kind, "g1").await.expect("get"),
+        Some(g1.clone())
+    );
+    assert_eq!(
+        store.tags(&s, &group_arn).await.expect("tags"),
+        map(&[("team", "a")])
+    );
+
+    // Each failure below leaves the store exactly as it was.
+    let untouched = |store: Arc<dyn MetaStore>, s: Scope, g1: Record| async move {
+        assert_eq!(
+            store.get(&s, parent_kind, "g1").await.expect("get"),
+            Some(g1)
+        );
+        assert_eq!(store.count(&s, child_kind, None).await.expect("count"), 1);
+        assert_eq!(store.get(&s, child_kind, "new").await.expect("get"), None);
+        assert_eq!(
+            store.tags(&s, &arn(&s, child_kind, "new")).await,
+            Err(StoreError::NotFound)
+        );
+    };
+    let mut tagged_new = child("new");
+    tagged_new.tags = map(&[("k", "v")]);
+    let update_g1 = |expected| TxOp::Update {
+        kind: parent_kind.into(),
+        id: "g1".into(),
+        expected_version: expected,
+        update: simple_update(json!("changed")),
+    };
+
+    let res = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Insert(tagged_new.clone()),
+                TxOp::Insert(group.clone()),
+            ],
+        )
+        .await;
+    assert_eq!(res, Err(StoreError::AlreadyExists));
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    let res = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Insert(tagged_new.clone()),
+                TxOp::AssertExists {
+                    kind: parent_kind.into(),
+                    id: "g2".into(),
+                },
+            ],
+        )
+        .await;
+    assert!(
+        matches!(res, Err(StoreError::ConditionFailed { op_index: 1, .. })),
+        "{res:?}"
+    );
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    let res = store
+        .transact(
+            &s,
+            vec![
+                update_g1(None),
+                TxOp::Insert(tagged_new.clone()),
+                TxOp::AssertAbsent {
+                    kind: child_kind.into(),
+                    id: "c1".into(),
+                },
+            ],
+        )
+        .await;
+    assert!(
+        matches!(res, Err(StoreError::ConditionFailed { op_index: 2, .. })),
+        "{res:?}"
+    );
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    let res = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Insert(tagged_new.clone()),
+                TxOp::AssertNoChildren {
+                    kind: child_kind.into(),
+                    parent: group_arn.clone(),
+                },
+                TxOp::Delete {
+                    kind: parent_kind.into(),
+                    id: "g1".into(),
+                    expected_version: None,
+                },
+            ],
+        )
+        .await;
+    assert!(
+        matches!(res, Err(StoreError::ConditionFailed { op_index: 1, .. })),
+        "{res:?}"
+    );
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    let res = store
+        .transact(
+            &s,
+            vec![TxOp::Insert(tagged_new.clone()), update_g1(Some(1))],
+        )
+        .await;
+    assert_eq!(
+        res,
+        Err(StoreError::VersionMismatch {
+            expected: 1,
+            actual: 2
+        })
+    );
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    let res = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Insert(tagged_new.clone()),
+                TxOp::Delete {
+                    kind: child_kind.into(),
+                    id: "c1".into(),
+                    expected_version: Some(5),
+                },
+            ],
+        )
+        .await;
+    assert_eq!(
+        res,
+        Err(StoreError::VersionMismatch {
+            expected: 5,
+            actual: 1
+        })
+    );
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    let res = store
+        .transact(
+            &s,
+            vec![
+                update_g1(None),
+                TxOp::Delete {
+                    kind: child_kind.into(),
+                    id: "ghost".into(),
+                    expected_version: None,
+                },
+            ],
+        )
+        .await;
+    assert_eq!(res, Err(StoreError::NotFound));
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    let mut bad_tags = child("new");
+    bad_tags.tags = map(&[("", "empty key")]);
+    let res = store
+        .transact(&s, vec![update_g1(None), TxOp::Insert(bad_tags)])
+        .await;
+    assert!(matches!(res, Err(StoreError::InvalidTag(_))), "{res:?}");
+    untouched(store.clone(), s.clone(), g1.clone()).await;
+
+    // AssertNoChildren passes once the children are gone in the same transaction; deletes return the records.
+    let results = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Delete {
+                    kind: child_kind.into(),
+                    id: "c1".into(),
+                    expected_version: Some(1),
+                },
+                TxOp::AssertNoChildren {
+                    kind: child_kind.into(),
+                    parent: group_arn.clone(),
+                },
+                TxOp::Delete {
+                    kind: parent_kind.into(),
+                    id: "g1".into(),
+                    expected_version: Some(2),
+                },
+                TxOp::AssertAbsent {
+                    kind: parent_kind.into(),
+                    id: "g1".into(),
+                },
+            ],
+        )
+        .await
+        .expect("cascade delete");
+    assert_eq!(results[0].as_ref().expect("deleted").id, "c1");
+    assert!(results[1].is_none() && results[3].is_none());
+    assert_eq!(results[2].as_ref(), Some(&g1));
+    assert_eq!(store.count(&s, child_kind, None).await.expect("count"), 0);
+    assert_eq!(store.get(&s, parent_kind, "g1").await.expect("get"), None);
+    assert_eq!(
+        store.tags(&s, &group_arn).await,
+        Err(StoreError::NotFound),
+        "tags go with the record"
+    );
+}
+
+pub async fn tags(store: Arc<dyn MetaStore>) {
+    let s = scope("tags");
+    let mut rec = new_record(&s, "test:tagged", "r");
+    rec.tags = map(&[("a", "1"), ("empty", "")]);
+    let r = store.insert(&s, rec).await.expect("insert");
+    assert_eq!(
+        store.tags(&s, &r.arn).await.expect("tags"),
+        map(&[("a", "1"), ("empty", "")])
+    );
+
+    store
+        .tag(&s, &r.arn, map(&[("b", "2"), ("a", "10")]))
+        .await
+        .expect("tag");
+    assert_eq!(
+        store.tags(&s, &r.arn).await.expect("tags"),
+        map(&[("a", "10"), ("b", "2"), ("empty", "")])
+    );
+    store
+        .untag(&s, &r.arn, &["a".into(), "not-set".into()])
+        .await
+        .expect("untag");
+    assert_eq!(
+        store.tags(&s, &r.arn).await.expect("tags"),
+        map(&[("b", "2"), ("empty", "")])
+    );
+    store
+        .tag(&s, &r.arn, BTreeMap::new())
+        .await
+        .expect("empty tag is a no-op");
+    store
+        .untag(&s, &r.arn, &[])
+        .await
+        .expect("empty untag is a no-op");
+
+    // Limits, in characters: a 128-character key and 256-character value are fine, one more is not.
+    let long_key = "ķ".repeat(128);
+    let long_value = "✓".repeat(256);
+    store
+        .tag(&s, &r.arn, map(&[(&long_key, &long_value)]))
+        .await
+        .expect("limits are inclusive");
+    let before = store.tags(&s, &r.arn).await.expect("tags");
+    for bad in [
+        map(&[("", "v")]),
+        map(&[(&format!("{long_key}x"), "v")]),
+        map(&[("k", &format!("{long_value}x"))]),
+        map(&[("ok", "v"), ("", "v")]),
+    ] {
+        let res = store.tag(&s, &r.arn, bad).await;
+        assert!(matches!(res, Err(StoreError::InvalidTag(_))), "{res:?}");
+    }
+    let res = store.untag(&s, &r.arn, &[String::new()]).await;
+    assert!(matches!(res, Err(StoreError::InvalidTag(_))), "{res:?}");
+    assert_eq!(
+        store.tags(&s, &r.arn).await.expect("tags"),
+        before,
+        "invalid tags write nothing"
+    );
+
+    // At most 50 (the default) after merging; overwriting keys at the limit is fine.
+    let n_present = before.len();
+    let fill: BTreeMap<String, String> = (0..50 - n_present)
+        .map(|i| (format!("fill-{i:02}"), "x".to_string()))
+        .collect();
+    store.tag(&s, &r.arn, fill).await.expect("up to the limit");
+    assert_eq!(store.tags(&s, &r.arn).await.expect("tags").len(), 50);
+    assert_eq!(
+        store
+            .tag(&s, &r.arn, map(&[("one-too-many", "x"), ("b", "changed")]))
+            .await,
+        Err(StoreError::TooManyTags { limit: 50 })
+    );
+    assert_eq!(
+        store.tags(&s, &r.arn).await.expect("tags")["b"],
+        "2",
+        "nothing written"
+    );
+    store
+        .tag(&s, &r.arn, map(&[("b", "3")]))
+        .await
+        .expect("overwrite at the limit");
+    let too_many: BTreeMap<String, String> =
+        (0..51).map(|i| (format!("k{i}"), String::new())).collect();
+    assert_eq!(
+        store.tag(&s, &r.arn, too_many.clone()).await,
+        Err(StoreError::TooManyTags { limit: 50 })
+    );
+
+    // Create-time tags follow the same rules, and a refused insert creates nothing.
+    let mut crowded = new_record(&s, "test:tagged", "crowded");
+    crowded.tags = too_many;
+    assert_eq!(
+        store.insert(&s, crowded).await,
+        Err(StoreError::TooManyTags { limit: 50 })
+    );
+    let mut invalid = new_record(&s, "test:tagged", "invalid");
+    invalid.tags = map(&[(&"k".repeat(129), "v")]);
+    assert!(matches!(
+        store.insert(&s, invalid).await,
+        Err(StoreError::InvalidTag(_))
+    ));
+    assert_eq!(
+        store.count(&s, "test:tagged", None).await.expect("count"),
+        1
+    );
+
+    // Unknown ARNs.
+    let ghost = arn(&s, "test:tagged", "ghost");
+    assert_eq!(store.tags(&s, &ghost).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.tag(&s, &ghost, map(&[("k", "v")])).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.untag(&s, &ghost, &["k".into()]).await,
+        Err(StoreError::NotFound)
+    );
+
+    // Tags are deleted with their record and do not come back with a new record of the same ARN.
+    store
+        .delete(&s, "test:tagged", "r", None)
+        .await
+        .expect("delete");
+    assert_eq!(store.tags(&s, &r.arn).await, Err(StoreError::NotFound));
+    store
+        .insert(&s, new_record(&s, "test:tagged", "r"))
+        .await
+        .expect("re-insert");
+    assert_eq!(store.tags(&s, &r.arn).await.expect("tags"), BTreeMap::new());
+}
+
+pub async fn reset(store: Arc<dyn MetaStore>) {
+    let s = scope("reset");
+    let mut rec = new_record(&s, "test:r", "a");
+    rec.tags = map(&[("k", "v")]);
+    rec.index = map(&[("name", "n")]);
+    store.insert(&s, rec.clone()).await.expect("insert");
+    store
+        .insert(&s, new_record(&s, "test:r", "b"))
+        .await
+        .expect("insert");
+    let token = store
+        .list(&s, &query("test:r", 1))
+        .await
+        .expect("list")
+        .next_token
+        .expect("more");
+
+    store.reset().await.expect("reset");
+    assert_eq!(store.get(&s, "test:r", "a").await.expect("get"), None);
+    assert_eq!(store.count(&s, "test:r", None).await.expect("count"), 0);
+    assert_eq!(store.tags(&s, &rec.arn).await, Err(StoreError::NotFound));
+    let q = ListQuery {
+        filters: vec![eq("name", "n")],
+        ..query("test:r", 10)
+    };
+    assert!(
+        store.list(&s, &q).await.expect("list").items.is_empty(),
+        "index rows are gone too"
+    );
+
+    // The schema and the token key survive: inserts work again and old tokens still decode.
+    let again = store
+        .insert(&s, new_record(&s, "test:r", "a"))
+        .await
+        .expect("insert after reset");
+    assert_eq!(again.version, 1);
+    assert_eq!(
+        store.tags(&s, &rec.arn).await.expect("tags"),
+        BTreeMap::new()
+    );
+    let q = ListQuery {
+        page_token: Some(token),
+        ..query("test:r", 10)
+    };
+    assert!(
+        store
+            .list(&s, &q)
+            .await
+            .expect("old token still valid")
+            .items
+            .is_empty()
+    );
+}
+
+pub async fn concurrent_writes_under_load(store: Arc<dyn MetaStore>) {
+    let s = scope("load");
+    let n_tasks = 8;
+    let n_per_task = 25;
+    let mut tasks = Vec::new();
+    for task_idx in 0..n_tasks {
+        let store = store.clone();
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..n_per_task {
+                let id = format!("t{task_idx}-{i:03}");
+                let mut rec = new_record(&s, "test:load", &id);
+                rec.tags = map(&[("task", &task_idx.to_string())]);
+                // Every write must succeed: no SQLITE_BUSY, no serialization failure surfaces.
+                store.insert(&s, rec).await.expect("insert under load");
+                if i % 5 == 0 {
+                    store
+                        .update(&s, "test:load", &id, Some(1), simple_update(json!(i)))
+                        .await
+                        .expect("update");
+                }
+                if i % 10 == 0 {
+                    let ops = vec![
+                        TxOp::AssertExists {
+                            kind: "test:load".into(),
+                            id: id.clone(),
+                        },
+                        TxOp::Insert(new_record(&s, "test:load-child", &id)),
+                    ];
+                    store.transact(&s, ops).await.expect("transact under load");
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    assert_eq!(
+        store.count(&s, "test:load", None).await.expect("count"),
+        (n_tasks * n_per_task) as u64
+    );
+    assert_eq!(
+        store
+            .count(&s, "test:load-child", None)
+            .await
+            .expect("count"),
+        (n_tasks * 3) as u64
+    );
+    let all = walk(&*store, &s, query("test:load", 37)).await;
+    assert_eq!(all.len(), n_tasks * n_per_task);
+}
+
+pub async fn invalid_input(store: Arc<dyn MetaStore>) {
+    let s = scope("invalid");
+    let is_invalid =
+        |res: Result<Record, StoreError>| matches!(res, Err(StoreError::InvalidInput(_)));
+    assert!(is_invalid(
+        store.insert(&s, new_record(&s, "test:x", "nul\0id")).await
+    ));
+    assert!(is_invalid(store.insert(&s, new_record(&s, "", "id")).await));
+    assert!(is_invalid(
+        store
+            .insert(&s, new_record(&s, "test:x", &"i".repeat(5000)))
+            .await
+    ));
+    let mut rec = new_record(&s, "test:x", "big");
+    rec.body = json!("b".repeat(reelay_store::limits::MAX_BODY_BYTES));
+    assert!(is_invalid(store.insert(&s, rec).await));
+    let mut rec = new_record(&s, "test:x", "idx");
+    rec.index = map(&[("name", "v\0")]);
+    assert!(is_invalid(store.insert(&s, rec).await));
+    assert_eq!(store.count(&s, "test:x", None).await.expect("count"), 0);
+
+    assert!(matches!(
+        store.get(&s, "test:x", "a\0").await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        store.get_by_arn(&s, "").await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    let nul_scope = Scope::new("1\0", "r");
+    assert!(matches!(
+        store.get(&nul_scope, "test:x", "a").await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    let q = ListQuery {
+        filters: vec![eq("name", "\0")],
+        ..query("test:x", 1)
+    };
+    assert!(matches!(
+        store.list(&s, &q).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    let q = ListQuery {
+        filters: vec![eq("name", "x"); 17],
+        ..query("test:x", 1)
+    };
+    assert!(matches!(
+        store.list(&s, &q).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    let ops = vec![
+        TxOp::AssertAbsent {
+            kind: "test:x".into(),
+            id: "a".into()
+        };
+        101
+    ];
+    assert!(matches!(
+        store.transact(&s, ops).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+
+    // Unusual but valid text round-trips exactly.
+    let odd = "ids/with spaces,%_*'\"quotes\"; DROP TABLE records; -- \u{1F600}\u{10FFFF}";
+    let mut rec = new_record(&s, "test:x", odd);
+    rec.body = json!({ "text": "\u{0}control\u{1}chars stay in the JSON body" });
+    let inserted = store.insert(&s, rec).await.expect("odd id");
+    assert_eq!(
+        store.get(&s, "test:x", odd).await.expect("get"),
+        Some(inserted)
+    );
+    let q = ListQuery {
+        filters: vec![prefix("id", "ids/with spaces,%_*'")],
+        ..query("test:x", 5)
+    };
+    assert_eq!(ids(&store.list(&s, &q).await.expect("list")), [odd]);
+}
+
+pub async fn reopen_persistence(ctx: Ctx) {
+    let s = scope("reopen");
+    let mut rec = new_record(&s, "test:p", "a");
+    rec.tags = map(&[("k", "v")]);
+    let a = ctx.store.insert(&s, rec).await.expect("insert");
+    ctx.store
+        .insert(&s, new_record(&s, "test:p", "b"))
+        .await
+        .expect("insert");
+    let b = ctx
+        .store
+        .update(&s, "test:p", "b", Some(1), simple_update(json!("v2")))
+        .await
+        .expect("update");
+    let token = ctx
+        .store
+        .list(&s, &query("test:p", 1))
+        .await
+        .expect("list")
+        .next_token
+        .expect("more");
+    ctx.store.close().await;
+
+    let reopened = reelay_store::open(&ctx.url, StoreConfig::default())
+        .await
+        .expect("reopen");
+    assert_eq!(
+        reopened.get(&s, "test:p", "a").await.expect("get"),
+        Some(a.clone())
+    );
+    assert_eq!(
+        reopened.get(&s, "test:p", "b").await.expect("get"),
+        Some(b.clone())
+    );
+    assert_eq!(
+        reopened.tags(&s, &a.arn).await.expect("tags"),
+        map(&[("k", "v")])
+    );
+    // The token key lives in the database, so a token survives the restart.
+    let q = ListQuery {
+        page_token: Some(token),
+        ..query("test:p", 10)
+    };
+    assert_eq!(
+        ids(&reopened.list(&s, &q).await.expect("token after reopen")),
+        ["b"]
+    );
+    reopened.close().await;
+}
+
+fn upgrade(version: u32, mut body: Value) -> (u32, Value) {
+    // v1 -> v2 renames "title" to "name"; v2 -> v3 adds "latencyMode".
+    match version {
+        1 => {
+            if let Some(obj) = body.as_object_mut() {
+                let title = obj.remove("title").unwrap_or(Value::Null);
+                obj.insert("name".into(), title);
+            }
+            (2, body)
+        }
+        _ => {
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("latencyMode".into(), json!("LOW"));
+            }
+            (3, body)
+        }
+    }
+}
+
+fn stuck(version: u32, body: Value) -> (u32, Value) {
+    (version, body)
+}
+
+pub async fn record_migration_hook(ctx: Ctx) {
+    let s = scope("migrate");
+    let kind = "test:channel";
+    let mut old = new_record(&s, kind, "old");
+    old.body = json!({ "title": "my channel" });
+    old.schema_version = 1;
+    ctx.store.insert(&s, old).await.expect("insert v1");
+    let mut current = new_record(&s, kind, "current");
+    current.body = json!({ "name": "x", "latencyMode": "NORMAL" });
+    current.schema_version = 3;
+    ctx.store
+        .insert(&s, current.clone())
+        .await
+        .expect("insert v3");
+
+    let migrating = reelay_store::open(
+        &ctx.url,
+        StoreConfig::default().with_migration(kind, 3, upgrade),
+    )
+    .await
+    .expect("open with migration");
+    let got = migrating
+        .get(&s, kind, "old")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(got.schema_version, 3);
+    assert_eq!(
+        got.body,
+        json!({ "name": "my channel", "latencyMode": "LOW" })
+    );
+    assert_eq!(got.version, 1, "migration on read does not write");
+    let listed = migrating.list(&s, &query(kind, 10)).await.expect("list");
+    assert_eq!(
+        listed
+            .items
+            .iter()
+            .map(|r| r.schema_version)
+            .collect::<Vec<_>>(),
+        [3, 3]
+    );
+    assert_eq!(
+        listed.items[0].body, current.body,
+        "records at the current version are untouched"
+    );
+    assert_eq!(
+        migrating
+            .get_by_arn(&s, &arn(&s, kind, "old"))
+            .await
+            .expect("get")
+            .expect("present")
+            .body,
+        got.body
+    );
+    // The stored row is unchanged: a store without the hook still sees version 1.
+    let raw = ctx
+        .store
+        .get(&s, kind, "old")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(
+        (raw.schema_version, raw.body),
+        (1, json!({ "title": "my channel" }))
+    );
+    migrating.close().await;
+
+    // An upgrade function that does not advance is an error, not an endless loop.
+    let broken = reelay_store::open(
+        &ctx.url,
+        StoreConfig::default().with_migration(kind, 3, stuck),
+    )
+    .await
+    .expect("open");
+    assert!(matches!(
+        broken.get(&s, kind, "old").await,
+        Err(StoreError::Backend(_))
+    ));
+    broken.close().await;
+}
+
+pub async fn concurrent_open(ctx: Ctx) {
+    // Three openers race on a database nobody has migrated yet (as several nodes or processes would).
+    let fresh_url = ctx
+        .fresh_url
+        .clone()
+        .expect("the harness provides a fresh database");
+    let open = || reelay_store::open(&fresh_url, StoreConfig::default());
+    let (a, b, c) = tokio::join!(open(), open(), open());
+    let (a, b, c) = (a.expect("open a"), b.expect("open b"), c.expect("open c"));
+    let s = scope("concurrent-open");
+    for (i, store) in [&a, &b, &c].into_iter().enumerate() {
+        store
+            .insert(&s, new_record(&s, "test:o", &format!("r{i}")))
+            .await
+            .expect("insert");
+    }
+    // Writers on separate connection pools (as in separate processes) wait for each other instead of failing.
+    let writers = [&a, &b, &c].map(|store| {
+        let store = store.clone();
+        let s = s.clone();
+        tokio::spawn(async move {
+            for i in 0..15 {
+                let id = format!("w{:p}-{i}", Arc::as_ptr(&store));
+                store
+                    .insert(&s, new_record(&s, "test:w", &id))
+                    .await
+                    .expect("insert from another opener");
+            }
+        })
+    });
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    assert_eq!(a.count(&s, "test:w", None).await.expect("count"), 45);
+    // All three share one token key.
+    let token = a
+        .list(&s, &query("test:o", 1))
+        .await
+        .expect("list")
+        .next_token
+        .expect("more");
+    for store in [&b, &c] {
+        let q = ListQuery {
+            page_token: Some(token.clone()),
+            ..query("test:o", 10)
+        };
+        assert_eq!(
+            ids(&store.list(&s, &q).await.expect("shared key")),
+            ["r1", "r2"]
+        );
+    }
+    for store in [a, b, c] {
+        store.close().await;
+    }
+    // Opening an already migrated database again is a no-op.
+    let again = reelay_store::open(&fresh_url, StoreConfig::default())
+        .await
+        .expect("open again");
+    assert_eq!(again.count(&s, "test:o", None).await.expect("count"), 3);
+    again.close().await;
+}
