@@ -44,8 +44,14 @@ fn show(v: &str, sensitive: bool) -> String {
 impl<'m> Checker<'m> {
     fn fail(&mut self, value: Option<&str>, path: &str, constraint: impl AsRef<str>) {
         let msg = match value {
-            Some(v) => format!("Value '{v}' at '{path}' failed to satisfy constraint: {}", constraint.as_ref()),
-            None => format!("Value at '{path}' failed to satisfy constraint: {}", constraint.as_ref()),
+            Some(v) => format!(
+                "Value '{v}' at '{path}' failed to satisfy constraint: {}",
+                constraint.as_ref()
+            ),
+            None => format!(
+                "Value at '{path}' failed to satisfy constraint: {}",
+                constraint.as_ref()
+            ),
         };
         self.violations.push(msg);
     }
@@ -56,42 +62,72 @@ impl<'m> Checker<'m> {
         if let Some(min) = st.min
             && n < min
         {
-            self.fail(Some(&shown), path, format!("Member must have length greater than or equal to {min}"));
+            self.fail(
+                Some(&shown),
+                path,
+                format!("Member must have length greater than or equal to {min}"),
+            );
         }
         if let Some(max) = st.max
             && n > max
         {
-            self.fail(Some(&shown), path, format!("Member must have length less than or equal to {max}"));
+            self.fail(
+                Some(&shown),
+                path,
+                format!("Member must have length less than or equal to {max}"),
+            );
         }
         if !st.enum_values.is_empty() && !st.enum_values.contains(&s) {
             self.fail(
                 Some(&shown),
                 path,
-                format!("Member must satisfy enum value set: [{}]", st.enum_values.join(", ")),
+                format!(
+                    "Member must satisfy enum value set: [{}]",
+                    st.enum_values.join(", ")
+                ),
             );
         }
         if let Some(p) = st.pattern {
             let re = self.model.pattern(p);
             if !re.is_match(s) {
-                self.fail(Some(&shown), path, format!("Member must satisfy regular expression pattern: {}", re.as_str()));
+                self.fail(
+                    Some(&shown),
+                    path,
+                    format!(
+                        "Member must satisfy regular expression pattern: {}",
+                        re.as_str()
+                    ),
+                );
             }
         }
     }
 
     fn check_int(&mut self, r: IntRange, v: i64, path: &str, bits32: bool) -> Option<Value> {
         if bits32 && (v < i64::from(i32::MIN) || v > i64::from(i32::MAX)) {
-            self.fail(Some(&v.to_string()), path, "Member must be a 32-bit integer");
+            self.fail(
+                Some(&v.to_string()),
+                path,
+                "Member must be a 32-bit integer",
+            );
             return None;
         }
         if let Some(min) = r.min
             && v < min
         {
-            self.fail(Some(&v.to_string()), path, format!("Member must have value greater than or equal to {min}"));
+            self.fail(
+                Some(&v.to_string()),
+                path,
+                format!("Member must have value greater than or equal to {min}"),
+            );
         }
         if let Some(max) = r.max
             && v > max
         {
-            self.fail(Some(&v.to_string()), path, format!("Member must have value less than or equal to {max}"));
+            self.fail(
+                Some(&v.to_string()),
+                path,
+                format!("Member must have value less than or equal to {max}"),
+            );
         }
         Some(Value::Number(v.into()))
     }
@@ -100,12 +136,20 @@ impl<'m> Checker<'m> {
         if let Some(min) = r.min
             && v < min
         {
-            self.fail(Some(&v.to_string()), path, format!("Member must have value greater than or equal to {min}"));
+            self.fail(
+                Some(&v.to_string()),
+                path,
+                format!("Member must have value greater than or equal to {min}"),
+            );
         }
         if let Some(max) = r.max
             && v > max
         {
-            self.fail(Some(&v.to_string()), path, format!("Member must have value less than or equal to {max}"));
+            self.fail(
+                Some(&v.to_string()),
+                path,
+                format!("Member must have value less than or equal to {max}"),
+            );
         }
         Number::from_f64(v).map(Value::Number)
     }
@@ -120,7 +164,9 @@ impl<'m> Checker<'m> {
         let shape = self.model.shape(id);
         match &shape.kind {
             ShapeKind::Structure(st) => {
-                let Value::Object(obj) = wire else { return self.type_error(path, "an object") };
+                let Value::Object(obj) = wire else {
+                    return self.type_error(path, "an object");
+                };
                 let mut out = Map::new();
                 for m in st.members {
                     let mpath = join(path, m.wire_name());
@@ -137,7 +183,9 @@ impl<'m> Checker<'m> {
                 Some(Value::Object(out))
             }
             ShapeKind::List { member, min, max } => {
-                let Value::Array(items) = wire else { return self.type_error(path, "a list") };
+                let Value::Array(items) = wire else {
+                    return self.type_error(path, "a list");
+                };
                 self.count(items.len(), *min, *max, path);
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -147,8 +195,15 @@ impl<'m> Checker<'m> {
                 }
                 Some(Value::Array(out))
             }
-            ShapeKind::Map { key, value, min, max } => {
-                let Value::Object(obj) = wire else { return self.type_error(path, "a map") };
+            ShapeKind::Map {
+                key,
+                value,
+                min,
+                max,
+            } => {
+                let Value::Object(obj) = wire else {
+                    return self.type_error(path, "a map");
+                };
                 self.count(obj.len(), *min, *max, path);
                 let mut out = Map::new();
                 for (k, v) in obj {
@@ -162,7 +217,9 @@ impl<'m> Checker<'m> {
                 Some(Value::Object(out))
             }
             ShapeKind::String(st) => {
-                let Value::String(s) = wire else { return self.type_error(path, "a string") };
+                let Value::String(s) = wire else {
+                    return self.type_error(path, "a string");
+                };
                 self.check_string(st, s, path);
                 Some(wire.clone())
             }
@@ -193,7 +250,9 @@ impl<'m> Checker<'m> {
                 }
             }
             ShapeKind::Blob { .. } => match wire {
-                Value::String(s) if base64::engine::general_purpose::STANDARD.decode(s).is_ok() => Some(wire.clone()),
+                Value::String(s) if base64::engine::general_purpose::STANDARD.decode(s).is_ok() => {
+                    Some(wire.clone())
+                }
                 _ => self.type_error(path, "base64-encoded data"),
             },
         }
@@ -239,7 +298,9 @@ impl<'m> Checker<'m> {
                     None
                 }
             },
-            ShapeKind::Blob { .. } => Some(Value::String(base64::engine::general_purpose::STANDARD.encode(s))),
+            ShapeKind::Blob { .. } => Some(Value::String(
+                base64::engine::general_purpose::STANDARD.encode(s),
+            )),
             _ => self.type_error(path, "a scalar"),
         }
     }
@@ -249,12 +310,20 @@ impl<'m> Checker<'m> {
         if let Some(min) = min
             && n < min
         {
-            self.fail(None, path, format!("Member must have length greater than or equal to {min}"));
+            self.fail(
+                None,
+                path,
+                format!("Member must have length greater than or equal to {min}"),
+            );
         }
         if let Some(max) = max
             && n > max
         {
-            self.fail(None, path, format!("Member must have length less than or equal to {max}"));
+            self.fail(
+                None,
+                path,
+                format!("Member must have length less than or equal to {max}"),
+            );
         }
     }
 
@@ -263,7 +332,11 @@ impl<'m> Checker<'m> {
             if !out.contains_key(*r) {
                 let wire = st.member(r).map_or(*r, |m| m.wire_name());
                 // A member present but invalid already has its own violation.
-                if !self.violations.iter().any(|v| v.contains(&format!("at '{}'", join(path, wire)))) {
+                if !self
+                    .violations
+                    .iter()
+                    .any(|v| v.contains(&format!("at '{}'", join(path, wire))))
+                {
                     self.fail(None, &join(path, wire), "Member must not be null");
                 }
             }
@@ -272,7 +345,11 @@ impl<'m> Checker<'m> {
 }
 
 fn join(path: &str, name: &str) -> String {
-    if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
 }
 
 fn parse_timestamp_text(s: &str) -> Option<Timestamp> {
@@ -280,7 +357,9 @@ fn parse_timestamp_text(s: &str) -> Option<Timestamp> {
         return Timestamp::from_epoch_seconds(secs);
     }
     Timestamp::parse_rfc3339(s.trim()).or_else(|| {
-        time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc2822).ok().map(Timestamp)
+        time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc2822)
+            .ok()
+            .map(Timestamp)
     })
 }
 
@@ -290,9 +369,13 @@ pub fn decode_label(raw: &str) -> Result<String, String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
             if !ok {
-                return Err(format!("malformed percent-encoding in '{}'", show(raw, false)));
+                return Err(format!(
+                    "malformed percent-encoding in '{}'",
+                    show(raw, false)
+                ));
             }
             i += 3;
         } else {
@@ -324,39 +407,59 @@ pub fn decode_input(
     req: RequestParts<'_>,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let Some(input) = op.input else { return Ok(Value::Object(Map::new())) };
+    let Some(input) = op.input else {
+        return Ok(Value::Object(Map::new()));
+    };
     let ShapeKind::Structure(st) = &model.shape(input).kind else {
         return Err(ApiError::internal(model.id, "input is not a structure"));
     };
-    let mut c = Checker { model, violations: Vec::new() };
+    let mut c = Checker {
+        model,
+        violations: Vec::new(),
+    };
     let mut out = Map::new();
 
-    let body_json = if st.payload.is_none() && st.members.iter().any(|m| m.location == Location::Body) {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            Map::new()
-        } else {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(o)) => o,
-                Ok(_) => return Err(ApiError::serialization("the request body must be a JSON object")),
-                Err(e) => return Err(ApiError::serialization(format!("the request body is not valid JSON: {e}"))),
+    let body_json =
+        if st.payload.is_none() && st.members.iter().any(|m| m.location == Location::Body) {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                Map::new()
+            } else {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(Value::Object(o)) => o,
+                    Ok(_) => {
+                        return Err(ApiError::serialization(
+                            "the request body must be a JSON object",
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(ApiError::serialization(format!(
+                            "the request body is not valid JSON: {e}"
+                        )));
+                    }
+                }
             }
-        }
-    } else {
-        Map::new()
-    };
+        } else {
+            Map::new()
+        };
     let query = query_pairs(req.raw_query).map_err(|e| ApiError::validation(model.id, e))?;
 
     for m in st.members {
         let name = m.wire_name();
         let value = match m.location {
             Location::Body if st.payload == Some(m.name) => match &model.shape(m.shape).kind {
-                ShapeKind::Structure(_) if !body.is_empty() => match serde_json::from_slice::<Value>(body) {
-                    Ok(v) => c.json(m.shape, &v, name),
-                    Err(e) => return Err(ApiError::serialization(format!("the request body is not valid JSON: {e}"))),
-                },
-                ShapeKind::Blob { .. } if !body.is_empty() => {
-                    Some(Value::String(base64::engine::general_purpose::STANDARD.encode(body)))
+                ShapeKind::Structure(_) if !body.is_empty() => {
+                    match serde_json::from_slice::<Value>(body) {
+                        Ok(v) => c.json(m.shape, &v, name),
+                        Err(e) => {
+                            return Err(ApiError::serialization(format!(
+                                "the request body is not valid JSON: {e}"
+                            )));
+                        }
+                    }
                 }
+                ShapeKind::Blob { .. } if !body.is_empty() => Some(Value::String(
+                    base64::engine::general_purpose::STANDARD.encode(body),
+                )),
                 ShapeKind::String(_) if !body.is_empty() => match std::str::from_utf8(body) {
                     Ok(s) => c.text(m.shape, s, name),
                     Err(_) => return Err(ApiError::serialization("the request body is not UTF-8")),
@@ -375,11 +478,18 @@ pub fn decode_input(
                 None => None,
             },
             Location::Querystring => {
-                let values: Vec<&str> = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
+                let values: Vec<&str> = query
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
                 match &model.shape(m.shape).kind {
                     ShapeKind::List { member, min, max } if !values.is_empty() => {
                         c.count(values.len(), *min, *max, name);
-                        let items = values.iter().filter_map(|v| c.text(*member, v, name)).collect();
+                        let items = values
+                            .iter()
+                            .filter_map(|v| c.text(*member, v, name))
+                            .collect();
                         Some(Value::Array(items))
                     }
                     ShapeKind::Map { .. } => None,
@@ -390,7 +500,11 @@ pub fn decode_input(
                 Some(h) => match h.to_str() {
                     Ok(s) => match &model.shape(m.shape).kind {
                         ShapeKind::List { member, .. } => {
-                            let items = s.split(',').map(str::trim).filter_map(|v| c.text(*member, v, name)).collect();
+                            let items = s
+                                .split(',')
+                                .map(str::trim)
+                                .filter_map(|v| c.text(*member, v, name))
+                                .collect();
                             Some(Value::Array(items))
                         }
                         _ => c.text(m.shape, s, name),
@@ -411,7 +525,11 @@ pub fn decode_input(
     c.required(st, &out, "");
     if !c.violations.is_empty() {
         let n = c.violations.len();
-        let shown: Vec<String> = c.violations.into_iter().take(MAX_REPORTED_VIOLATIONS).collect();
+        let shown: Vec<String> = c
+            .violations
+            .into_iter()
+            .take(MAX_REPORTED_VIOLATIONS)
+            .collect();
         let msg = format!(
             "{n} validation error{} detected: {}",
             if n == 1 { "" } else { "s" },
@@ -437,7 +555,12 @@ pub struct Encoded {
 
 /// Encode canonical output of `op` onto the wire.
 pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) -> Encoded {
-    let mut enc = Encoded { status: op.success_code, headers: Vec::new(), body: Bytes::new(), content_type: None };
+    let mut enc = Encoded {
+        status: op.success_code,
+        headers: Vec::new(),
+        body: Bytes::new(),
+        content_type: None,
+    };
     let Some(out_id) = op.output else {
         if enc.status != 204 {
             enc.body = Bytes::from_static(b"{}");
@@ -445,7 +568,9 @@ pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) ->
         }
         return enc;
     };
-    let ShapeKind::Structure(st) = &model.shape(out_id).kind else { return enc };
+    let ShapeKind::Structure(st) = &model.shape(out_id).kind else {
+        return enc;
+    };
     let empty = Map::new();
     let obj = canonical.as_object().unwrap_or(&empty);
     let mut body = Map::new();
@@ -470,10 +595,16 @@ pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) ->
                 payload = Some(match &model.shape(m.shape).kind {
                     ShapeKind::Blob { .. } => {
                         let s = v.as_str().unwrap_or("");
-                        Bytes::from(base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default())
+                        Bytes::from(
+                            base64::engine::general_purpose::STANDARD
+                                .decode(s)
+                                .unwrap_or_default(),
+                        )
                     }
                     ShapeKind::String(_) => Bytes::from(v.as_str().unwrap_or("").to_string()),
-                    _ => Bytes::from(serde_json::to_vec(&to_wire(model, m.shape, v)).unwrap_or_default()),
+                    _ => Bytes::from(
+                        serde_json::to_vec(&to_wire(model, m.shape, v)).unwrap_or_default(),
+                    ),
                 });
             }
             Location::Body => {
@@ -498,14 +629,18 @@ pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) ->
 fn to_text(model: &ServiceModel, id: ShapeId, v: &Value) -> Option<String> {
     match (&model.shape(id).kind, v) {
         (_, Value::String(s)) => Some(s.clone()),
-        (ShapeKind::Timestamp(_), Value::Number(n)) => {
-            n.as_f64().and_then(Timestamp::from_epoch_seconds).map(|t| t.to_rfc3339())
-        }
+        (ShapeKind::Timestamp(_), Value::Number(n)) => n
+            .as_f64()
+            .and_then(Timestamp::from_epoch_seconds)
+            .map(|t| t.to_rfc3339()),
         (_, Value::Number(n)) => Some(n.to_string()),
         (_, Value::Bool(b)) => Some(b.to_string()),
-        (ShapeKind::List { .. }, Value::Array(a)) => {
-            Some(a.iter().filter_map(|x| to_text(model, id, x)).collect::<Vec<_>>().join(","))
-        }
+        (ShapeKind::List { .. }, Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(|x| to_text(model, id, x))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         _ => None,
     }
 }
@@ -525,11 +660,15 @@ pub fn to_wire(model: &ServiceModel, id: ShapeId, v: &Value) -> Value {
         (ShapeKind::List { member, .. }, Value::Array(a)) => {
             Value::Array(a.iter().map(|x| to_wire(model, *member, x)).collect())
         }
-        (ShapeKind::Map { value, .. }, Value::Object(obj)) => {
-            Value::Object(obj.iter().map(|(k, x)| (k.clone(), to_wire(model, *value, x))).collect())
-        }
+        (ShapeKind::Map { value, .. }, Value::Object(obj)) => Value::Object(
+            obj.iter()
+                .map(|(k, x)| (k.clone(), to_wire(model, *value, x)))
+                .collect(),
+        ),
         (ShapeKind::Timestamp(fmt), Value::Number(n)) => {
-            let Some(t) = n.as_f64().and_then(Timestamp::from_epoch_seconds) else { return v.clone() };
+            let Some(t) = n.as_f64().and_then(Timestamp::from_epoch_seconds) else {
+                return v.clone();
+            };
             match fmt {
                 Some(TimestampFormat::Iso8601) => Value::String(t.to_rfc3339()),
                 // restJson1 bodies default to epoch seconds.
@@ -545,49 +684,158 @@ mod tests {
     use super::*;
     use crate::generated::{ivs, kinesisvideo, mediapackage_vod};
 
-    fn decode(model: &ServiceModel, op: &str, labels: &[(&str, &str)], query: &str, body: &str) -> Result<Value, ApiError> {
+    fn decode(
+        model: &ServiceModel,
+        op: &str,
+        labels: &[(&str, &str)],
+        query: &str,
+        body: &str,
+    ) -> Result<Value, ApiError> {
         let headers = http::HeaderMap::new();
         let op = model.operation(op).unwrap();
-        decode_input(model, op, labels, RequestParts { raw_query: query, headers: &headers }, body.as_bytes())
+        decode_input(
+            model,
+            op,
+            labels,
+            RequestParts {
+                raw_query: query,
+                headers: &headers,
+            },
+            body.as_bytes(),
+        )
     }
 
     #[track_caller]
     fn check_err(r: Result<Value, ApiError>, code: &str, needle: &str) {
         let e = r.unwrap_err();
         assert_eq!(e.code, code, "{e}");
-        assert!(e.message.contains(needle), "{} does not contain {needle}", e.message);
+        assert!(
+            e.message.contains(needle),
+            "{} does not contain {needle}",
+            e.message
+        );
     }
 
     #[test]
     fn mediapackage_vod_location_names_become_member_names() {
-        let v = decode(&mediapackage_vod::MODEL, "CreatePackagingGroup", &[], "", r#"{"id":"pg1","tags":{"a":"b"}}"#).unwrap();
+        let v = decode(
+            &mediapackage_vod::MODEL,
+            "CreatePackagingGroup",
+            &[],
+            "",
+            r#"{"id":"pg1","tags":{"a":"b"}}"#,
+        )
+        .unwrap();
         assert_eq!(v, serde_json::json!({"Id": "pg1", "Tags": {"a": "b"}}));
-        let v = decode(&mediapackage_vod::MODEL, "ListAssets", &[], "maxResults=5&packagingGroupId=pg%201", "").unwrap();
-        assert_eq!(v, serde_json::json!({"MaxResults": 5, "PackagingGroupId": "pg 1"}));
+        let v = decode(
+            &mediapackage_vod::MODEL,
+            "ListAssets",
+            &[],
+            "maxResults=5&packagingGroupId=pg%201",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"MaxResults": 5, "PackagingGroupId": "pg 1"})
+        );
     }
 
     #[test]
     fn required_length_range_enum_and_types_are_checked() {
         let m = &ivs::MODEL;
-        check_err(decode(m, "GetChannel", &[], "", "{}"), "ValidationException", "'arn' failed to satisfy constraint: Member must not be null");
-        check_err(decode(m, "GetChannel", &[], "", r#"{"arn":""}"#), "ValidationException", "length greater than or equal to 1");
-        check_err(decode(m, "GetChannel", &[], "", r#"{"arn":"nope"}"#), "ValidationException", "pattern");
-        check_err(decode(m, "ListChannels", &[], "", r#"{"maxResults":1000}"#), "ValidationException", "less than or equal to 100");
-        check_err(decode(m, "CreateChannel", &[], "", r#"{"latencyMode":"FAST"}"#), "ValidationException", "enum value set");
-        check_err(decode(m, "CreateChannel", &[], "", r#"{"authorized":"yes"}"#), "ValidationException", "must be a boolean");
-        check_err(decode(m, "CreateChannel", &[], "", "{"), "SerializationException", "not valid JSON");
-        check_err(decode(m, "CreateChannel", &[], "", "[]"), "SerializationException", "JSON object");
-        check_err(decode(&kinesisvideo::MODEL, "DescribeStream", &[], "", r#"{"StreamName":"a b"}"#), "InvalidArgumentException", "pattern");
-        check_err(decode(&mediapackage_vod::MODEL, "CreateAsset", &[], "", "{}"), "UnprocessableEntityException", "4 validation errors");
+        check_err(
+            decode(m, "GetChannel", &[], "", "{}"),
+            "ValidationException",
+            "'arn' failed to satisfy constraint: Member must not be null",
+        );
+        check_err(
+            decode(m, "GetChannel", &[], "", r#"{"arn":""}"#),
+            "ValidationException",
+            "length greater than or equal to 1",
+        );
+        check_err(
+            decode(m, "GetChannel", &[], "", r#"{"arn":"nope"}"#),
+            "ValidationException",
+            "pattern",
+        );
+        check_err(
+            decode(m, "ListChannels", &[], "", r#"{"maxResults":1000}"#),
+            "ValidationException",
+            "less than or equal to 100",
+        );
+        check_err(
+            decode(m, "CreateChannel", &[], "", r#"{"latencyMode":"FAST"}"#),
+            "ValidationException",
+            "enum value set",
+        );
+        check_err(
+            decode(m, "CreateChannel", &[], "", r#"{"authorized":"yes"}"#),
+            "ValidationException",
+            "must be a boolean",
+        );
+        check_err(
+            decode(m, "CreateChannel", &[], "", "{"),
+            "SerializationException",
+            "not valid JSON",
+        );
+        check_err(
+            decode(m, "CreateChannel", &[], "", "[]"),
+            "SerializationException",
+            "JSON object",
+        );
+        check_err(
+            decode(
+                &kinesisvideo::MODEL,
+                "DescribeStream",
+                &[],
+                "",
+                r#"{"StreamName":"a b"}"#,
+            ),
+            "InvalidArgumentException",
+            "pattern",
+        );
+        check_err(
+            decode(&mediapackage_vod::MODEL, "CreateAsset", &[], "", "{}"),
+            "UnprocessableEntityException",
+            "4 validation errors",
+        );
     }
 
     #[test]
     fn labels_are_decoded_strictly() {
         let arn = "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fabcd";
-        let v = decode(&ivs::MODEL, "ListTagsForResource", &[("resourceArn", arn)], "", "").unwrap();
-        assert_eq!(v["resourceArn"], "arn:aws:ivs:us-west-2:123456789012:channel/abcd");
-        check_err(decode(&ivs::MODEL, "ListTagsForResource", &[("resourceArn", "arn%zz")], "", ""), "ValidationException", "percent");
-        let v = decode(&ivs::MODEL, "UntagResource", &[("resourceArn", arn)], "tagKeys=a&tagKeys=b", "").unwrap();
+        let v = decode(
+            &ivs::MODEL,
+            "ListTagsForResource",
+            &[("resourceArn", arn)],
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            v["resourceArn"],
+            "arn:aws:ivs:us-west-2:123456789012:channel/abcd"
+        );
+        check_err(
+            decode(
+                &ivs::MODEL,
+                "ListTagsForResource",
+                &[("resourceArn", "arn%zz")],
+                "",
+                "",
+            ),
+            "ValidationException",
+            "percent",
+        );
+        let v = decode(
+            &ivs::MODEL,
+            "UntagResource",
+            &[("resourceArn", arn)],
+            "tagKeys=a&tagKeys=b",
+            "",
+        )
+        .unwrap();
         assert_eq!(v["tagKeys"], serde_json::json!(["a", "b"]));
     }
 
@@ -597,12 +845,19 @@ mod tests {
         let op = m.operation("DescribePackagingGroup").unwrap();
         let e = encode_output(m, op, &serde_json::json!({"Id": "pg", "Arn": "x"}));
         assert_eq!(e.status, 200);
-        assert_eq!(serde_json::from_slice::<Value>(&e.body).unwrap(), serde_json::json!({"id": "pg", "arn": "x"}));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&e.body).unwrap(),
+            serde_json::json!({"id": "pg", "arn": "x"})
+        );
         let op = m.operation("DeleteAsset").unwrap();
         assert_eq!(encode_output(m, op, &serde_json::json!({})).status, 202);
         let m = &ivs::MODEL;
         let op = m.operation("GetStream").unwrap();
-        let e = encode_output(m, op, &serde_json::json!({"stream": {"startTime": 1700000000.5}}));
+        let e = encode_output(
+            m,
+            op,
+            &serde_json::json!({"stream": {"startTime": 1700000000.5}}),
+        );
         assert_eq!(
             serde_json::from_slice::<Value>(&e.body).unwrap(),
             serde_json::json!({"stream": {"startTime": "2023-11-14T22:13:20.500Z"}})
@@ -620,7 +875,20 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let fragments: [&[u8]; 12] = [b"{", b"}", b"[", b"]", b"\"", b":", b",", b"1e999", b"null", b"\xff", b"%2F", b"{\"arn\":"];
+        let fragments: [&[u8]; 12] = [
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b"\"",
+            b":",
+            b",",
+            b"1e999",
+            b"null",
+            b"\xff",
+            b"%2F",
+            b"{\"arn\":",
+        ];
         let router = crate::router::Router::new(crate::generated::ALL);
         let headers = http::HeaderMap::new();
         for _ in 0..3000 {
@@ -631,7 +899,16 @@ mod tests {
             let model = crate::generated::ALL[(next() % 8) as usize];
             let op = &model.operations[(next() as usize) % model.operations.len()];
             let query = String::from_utf8_lossy(&body).replace(['{', '}'], "&");
-            let _ = decode_input(model, op, &[("resourceArn", "%zz%"), ("id", "%C3%28")], RequestParts { raw_query: &query, headers: &headers }, &body);
+            let _ = decode_input(
+                model,
+                op,
+                &[("resourceArn", "%zz%"), ("id", "%C3%28")],
+                RequestParts {
+                    raw_query: &query,
+                    headers: &headers,
+                },
+                &body,
+            );
             let path = format!("/{}", String::from_utf8_lossy(&body));
             let _ = router.route(None, "POST", &path);
         }

@@ -46,7 +46,13 @@ impl ApiError {
 
     /// An error that is not in the model (reelay's own codes).
     pub fn custom(code: &str, status: u16, message: impl Into<String>) -> Self {
-        ApiError { code: code.to_string(), status, message: message.into(), message_key: None, extra: Map::new() }
+        ApiError {
+            code: code.to_string(),
+            status,
+            message: message.into(),
+            message_key: None,
+            extra: Map::new(),
+        }
     }
 
     /// Add a body member.
@@ -59,7 +65,10 @@ impl ApiError {
     /// UnprocessableEntityException for mediapackage-vod, as modelled).
     pub fn validation(service: ServiceId, message: impl Into<String>) -> Self {
         let (code, status) = validation_code(service);
-        ApiError { message_key: None, ..ApiError::custom(code, status, message) }
+        ApiError {
+            message_key: None,
+            ..ApiError::custom(code, status, message)
+        }
     }
 
     /// The operation is routed but reelay does not implement it yet.
@@ -100,8 +109,14 @@ impl ApiError {
     }
 
     /// Render as an HTTP response for `service`.
-    pub fn to_response(&self, service: Option<ServiceId>, request_id: &str) -> http::Response<Bytes> {
-        let key = self.message_key.unwrap_or_else(|| default_message_key(service, &self.code));
+    pub fn to_response(
+        &self,
+        service: Option<ServiceId>,
+        request_id: &str,
+    ) -> http::Response<Bytes> {
+        let key = self
+            .message_key
+            .unwrap_or_else(|| default_message_key(service, &self.code));
         let mut body = Map::new();
         body.insert(key.to_string(), Value::String(self.message.clone()));
         for (k, v) in &self.extra {
@@ -124,7 +139,9 @@ impl ApiError {
             )
         ) {
             // The KVS data-plane documentation shows these spellings too.
-            builder = builder.header("x-amz-errortype", self.code.as_str()).header("x-amz-requestid", request_id);
+            builder = builder
+                .header("x-amz-errortype", self.code.as_str())
+                .header("x-amz-requestid", request_id);
         }
         builder.body(Bytes::from(bytes)).unwrap_or_else(|_| {
             let mut r = http::Response::new(Bytes::new());
@@ -168,16 +185,26 @@ mod tests {
         let e = ApiError::new(ivs::errors::SERVICE_QUOTA_EXCEEDED_EXCEPTION, "too many");
         let r = e.to_response(Some(ServiceId::Ivs), "rid");
         assert_eq!(r.status(), 402);
-        assert_eq!(r.headers()["x-amzn-errortype"], "ServiceQuotaExceededException");
+        assert_eq!(
+            r.headers()["x-amzn-errortype"],
+            "ServiceQuotaExceededException"
+        );
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["exceptionMessage"], "too many");
     }
 
     #[test]
     fn validation_codes_per_service() {
-        assert_eq!(ApiError::validation(ServiceId::MediaPackageVod, "x").status, 422);
-        assert_eq!(ApiError::validation(ServiceId::KinesisVideo, "x").code, "InvalidArgumentException");
-        let r = ApiError::validation(ServiceId::KinesisVideo, "bad").to_response(Some(ServiceId::KinesisVideo), "r");
+        assert_eq!(
+            ApiError::validation(ServiceId::MediaPackageVod, "x").status,
+            422
+        );
+        assert_eq!(
+            ApiError::validation(ServiceId::KinesisVideo, "x").code,
+            "InvalidArgumentException"
+        );
+        let r = ApiError::validation(ServiceId::KinesisVideo, "bad")
+            .to_response(Some(ServiceId::KinesisVideo), "r");
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["Message"], "bad");
     }

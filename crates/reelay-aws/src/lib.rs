@@ -24,7 +24,10 @@ pub use values::{Blob, Timestamp};
 
 /// Look up a service model by its botocore name.
 pub fn model_by_name(name: &str) -> Option<&'static ServiceModel> {
-    generated::ALL.iter().copied().find(|m| m.botocore_name == name)
+    generated::ALL
+        .iter()
+        .copied()
+        .find(|m| m.botocore_name == name)
 }
 
 /// Look up a service model by id.

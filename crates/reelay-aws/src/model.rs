@@ -85,7 +85,9 @@ impl ServiceModel {
     /// The error shape that carries this error code, if the model has one.
     pub fn error_shape(&self, code: &str) -> Option<(&'static Shape, &'static ErrorTrait)> {
         self.shapes.iter().find_map(|s| match &s.kind {
-            ShapeKind::Structure(st) => st.error.as_ref().filter(|e| e.code == code).map(|e| (s, e)),
+            ShapeKind::Structure(st) => {
+                st.error.as_ref().filter(|e| e.code == code).map(|e| (s, e))
+            }
             _ => None,
         })
     }

@@ -47,8 +47,14 @@ pub enum RouteError {
 
 /// Resource types of IVS Real-Time ARNs (`arn:aws:ivs:...:<type>/<id>`); every other `ivs` ARN
 /// resource type belongs to IVS low-latency.
-pub const IVS_REALTIME_RESOURCE_TYPES: &[&str] =
-    &["stage", "composition", "encoder-configuration", "storage-configuration", "public-key", "ingest-configuration"];
+pub const IVS_REALTIME_RESOURCE_TYPES: &[&str] = &[
+    "stage",
+    "composition",
+    "encoder-configuration",
+    "storage-configuration",
+    "public-key",
+    "ingest-configuration",
+];
 
 /// The route table of a set of services.
 #[derive(Debug)]
@@ -139,11 +145,17 @@ impl Router {
             for (op, o) in model.operations.iter().enumerate() {
                 let segs = parse_template(o.uri);
                 let literals = segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count();
-                routes.push(Route { model, op, method: o.method, segs, literals });
+                routes.push(Route {
+                    model,
+                    op,
+                    method: o.method,
+                    segs,
+                    literals,
+                });
             }
         }
         // Most specific first: more literal segments win over labels.
-        routes.sort_by(|a, b| b.literals.cmp(&a.literals));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.literals));
         Router { routes }
     }
 
@@ -159,7 +171,12 @@ impl Router {
 
     /// Find the operation for a request. `signing_name` restricts the candidates to the
     /// services signing under that name (None: every service).
-    pub fn route(&self, signing_name: Option<&str>, method: &str, raw_path: &str) -> Result<Matched, RouteError> {
+    pub fn route(
+        &self,
+        signing_name: Option<&str>,
+        method: &str,
+        raw_path: &str,
+    ) -> Result<Matched, RouteError> {
         let mut hits: Vec<(&Route, Vec<(&'static str, String)>)> = Vec::new();
         let mut other_methods = Vec::new();
         for r in &self.routes {
@@ -180,7 +197,11 @@ impl Router {
             }
         }
         if hits.is_empty() {
-            return Err(if other_methods.is_empty() { RouteError::NotFound } else { RouteError::MethodNotAllowed(other_methods) });
+            return Err(if other_methods.is_empty() {
+                RouteError::NotFound
+            } else {
+                RouteError::MethodNotAllowed(other_methods)
+            });
         }
         let idx = if hits.len() > 1 {
             // Shared tagging paths: pick the service the ARN in the first label belongs to.
@@ -189,12 +210,18 @@ impl Router {
                 .first()
                 .and_then(|(_, raw)| crate::codec::decode_label(raw).ok())
                 .and_then(|arn| service_of_arn(&arn));
-            wanted.and_then(|w| hits.iter().position(|(r, _)| r.model.id == w)).unwrap_or(0)
+            wanted
+                .and_then(|w| hits.iter().position(|(r, _)| r.model.id == w))
+                .unwrap_or(0)
         } else {
             0
         };
         let (r, labels) = hits.swap_remove(idx);
-        Ok(Matched { model: r.model, op: r.op, labels })
+        Ok(Matched {
+            model: r.model,
+            op: r.op,
+            labels,
+        })
     }
 }
 
@@ -203,23 +230,51 @@ mod tests {
     use super::*;
     use crate::generated;
 
-    fn route(sn: Option<&str>, method: &str, path: &str) -> Result<(&'static str, &'static str), RouteError> {
+    fn route(
+        sn: Option<&str>,
+        method: &str,
+        path: &str,
+    ) -> Result<(&'static str, &'static str), RouteError> {
         let router = Router::new(generated::ALL);
-        router.route(sn, method, path).map(|m| (m.model.botocore_name, m.model.operations[m.op].name))
+        router
+            .route(sn, method, path)
+            .map(|m| (m.model.botocore_name, m.model.operations[m.op].name))
     }
 
     #[test]
     fn every_operation_routes_to_itself() {
         let router = Router::new(generated::ALL);
+        let label = regex::Regex::new(r"\{[^}]+\}").unwrap();
         assert_eq!(router.len(), 146);
         for model in generated::ALL {
             for (i, op) in model.operations.iter().enumerate() {
-                let path = op.uri.split('?').next().unwrap().replace("{resourceArn}", "arn%3Aaws%3Aivs%3Aus-east-1%3A0%3A");
-                let path = path.replace("{resource-arn}", "arn%3Aaws%3Amediapackage-vod%3Aus-east-1%3A0%3Aassets%2Fa");
-                let path = if model.id == ServiceId::IvsRealtime { path.replace("%3A0%3A", "%3A0%3Astage%2Fx") } else { path.replace("%3A0%3A", "%3A0%3Achannel%2Fx") };
-                let path = regex::Regex::new(r"\{[^}]+\}").unwrap().replace_all(&path, "x").to_string();
-                let m = router.route(Some(model.signing_name), op.method, &path).unwrap();
-                assert_eq!((m.model.botocore_name, m.op), (model.botocore_name, i), "{} {}", op.method, path);
+                let path = op
+                    .uri
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .replace("{resourceArn}", "arn%3Aaws%3Aivs%3Aus-east-1%3A0%3A");
+                let path = path.replace(
+                    "{resource-arn}",
+                    "arn%3Aaws%3Amediapackage-vod%3Aus-east-1%3A0%3Aassets%2Fa",
+                );
+                let path = if model.id == ServiceId::IvsRealtime {
+                    path.replace("%3A0%3A", "%3A0%3Astage%2Fx")
+                } else {
+                    path.replace("%3A0%3A", "%3A0%3Achannel%2Fx")
+                };
+                let path = label.replace_all(&path, "x")
+                    .to_string();
+                let m = router
+                    .route(Some(model.signing_name), op.method, &path)
+                    .unwrap();
+                assert_eq!(
+                    (m.model.botocore_name, m.op),
+                    (model.botocore_name, i),
+                    "{} {}",
+                    op.method,
+                    path
+                );
             }
         }
     }
@@ -228,21 +283,59 @@ mod tests {
     fn tags_split_by_arn() {
         let rt = "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Astage%2Fabcd";
         let ll = "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fabcd";
-        let mp = "/tags/arn%3Aaws%3Amediapackage-vod%3Aus-west-2%3A123456789012%3Apackaging-groups%2Fpg";
-        assert_eq!(route(Some("ivs"), "GET", rt), Ok(("ivs-realtime", "ListTagsForResource")));
-        assert_eq!(route(Some("ivs"), "GET", ll), Ok(("ivs", "ListTagsForResource")));
-        assert_eq!(route(None, "GET", mp), Ok(("mediapackage-vod", "ListTagsForResource")));
-        assert_eq!(route(Some("ivs"), "DELETE", rt), Ok(("ivs-realtime", "UntagResource")));
+        let mp =
+            "/tags/arn%3Aaws%3Amediapackage-vod%3Aus-west-2%3A123456789012%3Apackaging-groups%2Fpg";
+        assert_eq!(
+            route(Some("ivs"), "GET", rt),
+            Ok(("ivs-realtime", "ListTagsForResource"))
+        );
+        assert_eq!(
+            route(Some("ivs"), "GET", ll),
+            Ok(("ivs", "ListTagsForResource"))
+        );
+        assert_eq!(
+            route(None, "GET", mp),
+            Ok(("mediapackage-vod", "ListTagsForResource"))
+        );
+        assert_eq!(
+            route(Some("ivs"), "DELETE", rt),
+            Ok(("ivs-realtime", "UntagResource"))
+        );
     }
 
     #[test]
     fn specific_paths_and_errors() {
-        assert_eq!(route(Some("mediapackage-vod"), "PUT", "/packaging_groups/pg/configure_logs"), Ok(("mediapackage-vod", "ConfigureLogs")));
-        assert_eq!(route(Some("mediapackage-vod"), "PUT", "/packaging_groups/pg"), Ok(("mediapackage-vod", "UpdatePackagingGroup")));
-        assert_eq!(route(Some("kinesisvideo"), "POST", "/getMedia"), Ok(("kinesis-video-media", "GetMedia")));
-        assert_eq!(route(Some("kinesisvideo"), "POST", "/v1/get-ice-server-config"), Ok(("kinesis-video-signaling", "GetIceServerConfig")));
-        assert_eq!(route(Some("ivs"), "POST", "/Nope"), Err(RouteError::NotFound));
-        assert_eq!(route(Some("ivs"), "GET", "/CreateChannel"), Err(RouteError::MethodNotAllowed(vec!["POST"])));
-        assert_eq!(route(Some("kinesisvideo"), "POST", "/CreateChannel"), Err(RouteError::NotFound));
+        assert_eq!(
+            route(
+                Some("mediapackage-vod"),
+                "PUT",
+                "/packaging_groups/pg/configure_logs"
+            ),
+            Ok(("mediapackage-vod", "ConfigureLogs"))
+        );
+        assert_eq!(
+            route(Some("mediapackage-vod"), "PUT", "/packaging_groups/pg"),
+            Ok(("mediapackage-vod", "UpdatePackagingGroup"))
+        );
+        assert_eq!(
+            route(Some("kinesisvideo"), "POST", "/getMedia"),
+            Ok(("kinesis-video-media", "GetMedia"))
+        );
+        assert_eq!(
+            route(Some("kinesisvideo"), "POST", "/v1/get-ice-server-config"),
+            Ok(("kinesis-video-signaling", "GetIceServerConfig"))
+        );
+        assert_eq!(
+            route(Some("ivs"), "POST", "/Nope"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            route(Some("ivs"), "GET", "/CreateChannel"),
+            Err(RouteError::MethodNotAllowed(vec!["POST"]))
+        );
+        assert_eq!(
+            route(Some("kinesisvideo"), "POST", "/CreateChannel"),
+            Err(RouteError::NotFound)
+        );
     }
 }

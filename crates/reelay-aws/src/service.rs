@@ -45,7 +45,10 @@ impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Output::Json(v) => f.debug_tuple("Json").field(v).finish(),
-            Output::Stream { content_type, .. } => f.debug_struct("Stream").field("content_type", content_type).finish(),
+            Output::Stream { content_type, .. } => f
+                .debug_struct("Stream")
+                .field("content_type", content_type)
+                .finish(),
         }
     }
 }
@@ -53,9 +56,13 @@ impl std::fmt::Debug for Output {
 impl Output {
     /// Serialize a generated output structure.
     pub fn json<T: Serialize>(value: &T) -> Result<Output, ApiError> {
-        serde_json::to_value(value)
-            .map(Output::Json)
-            .map_err(|e| ApiError::custom("InternalServerException", 500, format!("cannot encode output: {e}")))
+        serde_json::to_value(value).map(Output::Json).map_err(|e| {
+            ApiError::custom(
+                "InternalServerException",
+                500,
+                format!("cannot encode output: {e}"),
+            )
+        })
     }
 
     /// An operation without output members.
@@ -69,7 +76,8 @@ impl Output {
 /// The codec has already checked types and constraints, so a failure here means the generated
 /// types and tables disagree; it is reported as a validation error rather than a panic.
 pub fn from_input<T: DeserializeOwned>(model: &ServiceModel, input: Value) -> Result<T, ApiError> {
-    serde_json::from_value(input).map_err(|e| ApiError::validation(model.id, format!("invalid request: {e}")))
+    serde_json::from_value(input)
+        .map_err(|e| ApiError::validation(model.id, format!("invalid request: {e}")))
 }
 
 /// The handlers of one service.
@@ -83,7 +91,8 @@ pub trait Service: Send + Sync + 'static {
     fn implements(&self, op: usize) -> bool;
 
     /// Handle one operation. `input` is validated canonical JSON of the input structure.
-    async fn call(&self, ctx: &RequestContext, op: usize, input: Value) -> Result<Output, ApiError>;
+    async fn call(&self, ctx: &RequestContext, op: usize, input: Value)
+    -> Result<Output, ApiError>;
 
     /// Wipe this service's in-memory state (persistent state is wiped by the store).
     async fn reset(&self) {}
@@ -102,7 +111,12 @@ impl Service for NotImplementedService {
         false
     }
 
-    async fn call(&self, _ctx: &RequestContext, op: usize, _input: Value) -> Result<Output, ApiError> {
+    async fn call(
+        &self,
+        _ctx: &RequestContext,
+        op: usize,
+        _input: Value,
+    ) -> Result<Output, ApiError> {
         let name = self.0.operations.get(op).map_or("?", |o| o.name);
         Err(ApiError::not_implemented(self.0.botocore_name, name))
     }

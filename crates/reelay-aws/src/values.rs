@@ -23,7 +23,9 @@ impl Timestamp {
             return None;
         }
         let millis = (secs * 1000.0).round() as i128;
-        OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).ok().map(Timestamp)
+        OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
+            .ok()
+            .map(Timestamp)
     }
 
     /// Seconds since the epoch with millisecond precision.
@@ -49,7 +51,9 @@ impl Timestamp {
 
     /// Parse RFC 3339 / ISO 8601.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
-        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok().map(Timestamp)
+        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(Timestamp)
     }
 }
 
@@ -62,7 +66,8 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let secs = f64::deserialize(d)?;
-        Timestamp::from_epoch_seconds(secs).ok_or_else(|| serde::de::Error::custom("timestamp out of range"))
+        Timestamp::from_epoch_seconds(secs)
+            .ok_or_else(|| serde::de::Error::custom("timestamp out of range"))
     }
 }
 
@@ -79,7 +84,10 @@ impl Serialize for Blob {
 impl<'de> Deserialize<'de> for Blob {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD.decode(s).map(Blob).map_err(serde::de::Error::custom)
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map(Blob)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -91,7 +99,10 @@ mod tests {
     fn timestamp_round_trips() {
         let t = Timestamp::from_epoch_seconds(1_700_000_000.123).unwrap();
         assert_eq!(t.to_rfc3339(), "2023-11-14T22:13:20.123Z");
-        assert_eq!(Timestamp::parse_rfc3339("2023-11-14T22:13:20.123Z"), Some(t));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2023-11-14T22:13:20.123Z"),
+            Some(t)
+        );
         assert_eq!(t.epoch_seconds(), 1_700_000_000.123);
         assert!(Timestamp::from_epoch_seconds(f64::NAN).is_none());
         assert!(Timestamp::from_epoch_seconds(1e300).is_none());
