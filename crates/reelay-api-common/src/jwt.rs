@@ -51,12 +51,15 @@ impl Decoded {
     /// Verify the ES384 signature with `key`.
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), JwtError> {
         let sig = Signature::from_slice(&self.signature).map_err(|_| JwtError::BadSignature)?;
-        key.verify(self.signing_input.as_bytes(), &sig).map_err(|_| JwtError::BadSignature)
+        key.verify(self.signing_input.as_bytes(), &sig)
+            .map_err(|_| JwtError::BadSignature)
     }
 }
 
 fn part(s: &str, what: &'static str) -> Result<Map<String, Value>, JwtError> {
-    let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed(what))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| JwtError::Malformed(what))?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(JwtError::Malformed(what)),
@@ -77,8 +80,15 @@ pub fn decode(token: &str) -> Result<Decoded, JwtError> {
         return Err(JwtError::UnsupportedAlgorithm);
     }
     let claims = part(c, "claims")?;
-    let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed("signature"))?;
-    Ok(Decoded { header, claims, signing_input: format!("{h}.{c}"), signature })
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| JwtError::Malformed("signature"))?;
+    Ok(Decoded {
+        header,
+        claims,
+        signing_input: format!("{h}.{c}"),
+        signature,
+    })
 }
 
 /// Sign claims with ES384; `kid` goes into the header when given.
@@ -104,7 +114,10 @@ mod tests {
     fn sign_then_verify_and_tamper() {
         let sk = SigningKey::random(&mut rand::rngs::OsRng);
         let mut claims = Map::new();
-        claims.insert("aws:channel-arn".into(), "arn:aws:ivs:us-west-2:1:channel/x".into());
+        claims.insert(
+            "aws:channel-arn".into(),
+            "arn:aws:ivs:us-west-2:1:channel/x".into(),
+        );
         let t = sign(&sk, Some("kid1"), &claims);
         let d = decode(&t).unwrap();
         assert_eq!(d.kid(), Some("kid1"));
@@ -114,9 +127,16 @@ mod tests {
         let mut parts: Vec<&str> = t.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(r#"{"aws:channel-arn":"other"}"#);
         parts[1] = &forged;
-        assert_eq!(decode(&parts.join(".")).unwrap().verify(sk.verifying_key()), Err(JwtError::BadSignature));
+        assert_eq!(
+            decode(&parts.join(".")).unwrap().verify(sk.verifying_key()),
+            Err(JwtError::BadSignature)
+        );
         assert!(matches!(decode("a.b"), Err(JwtError::Malformed(_))));
-        let hs = format!("{}.{}.x", URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#), URL_SAFE_NO_PAD.encode("{}"));
+        let hs = format!(
+            "{}.{}.x",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#),
+            URL_SAFE_NO_PAD.encode("{}")
+        );
         assert_eq!(decode(&hs).unwrap_err(), JwtError::UnsupportedAlgorithm);
     }
 }

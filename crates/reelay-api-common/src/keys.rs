@@ -19,10 +19,13 @@ impl P384PublicKey {
     /// else (RSA, P-256, a private key, garbage) is an error with a reason.
     pub fn from_pem(pem: &str) -> Result<P384PublicKey, String> {
         if pem.len() > MAX_PEM_BYTES {
-            return Err(format!("the public key must be at most {MAX_PEM_BYTES} bytes of PEM"));
+            return Err(format!(
+                "the public key must be at most {MAX_PEM_BYTES} bytes of PEM"
+            ));
         }
-        let key = p384::PublicKey::from_public_key_pem(pem.trim())
-            .map_err(|_| "publicKeyMaterial must be a PEM-encoded ECDSA P-384 (secp384r1) public key".to_string())?;
+        let key = p384::PublicKey::from_public_key_pem(pem.trim()).map_err(|_| {
+            "publicKeyMaterial must be a PEM-encoded ECDSA P-384 (secp384r1) public key".to_string()
+        })?;
         let spki_der = key
             .to_public_key_der()
             .map_err(|e| format!("cannot encode the public key: {e}"))?
@@ -36,12 +39,18 @@ impl P384PublicKey {
     /// however its PEM is wrapped).
     pub fn fingerprint(&self) -> String {
         let digest = Sha256::digest(&self.spki_der);
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
     }
 
     /// The key as PEM (canonical form).
     pub fn to_pem(&self) -> String {
-        self.key.to_public_key_pem(p384::pkcs8::LineEnding::LF).unwrap_or_default()
+        self.key
+            .to_public_key_pem(p384::pkcs8::LineEnding::LF)
+            .unwrap_or_default()
     }
 
     /// The key for verifying signatures.
@@ -58,7 +67,10 @@ mod tests {
     #[test]
     fn pem_round_trip_and_stable_fingerprint() {
         let sk = SigningKey::random(&mut rand::rngs::OsRng);
-        let pem = sk.verifying_key().to_public_key_pem(p384::pkcs8::LineEnding::LF).unwrap();
+        let pem = sk
+            .verifying_key()
+            .to_public_key_pem(p384::pkcs8::LineEnding::LF)
+            .unwrap();
         let k = P384PublicKey::from_pem(&pem).unwrap();
         let k2 = P384PublicKey::from_pem(&pem.replace('\n', "\r\n")).unwrap();
         assert_eq!(k.fingerprint(), k2.fingerprint());
@@ -68,7 +80,10 @@ mod tests {
 
     #[test]
     fn garbage_and_other_curves_are_refused() {
-        assert!(P384PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
+        assert!(
+            P384PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+                .is_err()
+        );
         assert!(P384PublicKey::from_pem("").is_err());
         assert!(P384PublicKey::from_pem(&"x".repeat(10_000)).is_err());
     }

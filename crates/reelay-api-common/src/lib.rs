@@ -33,7 +33,11 @@ pub struct Endpoints {
 impl Endpoints {
     /// The host:port of the public URL (what `domainName`-style members carry).
     pub fn public_host(&self) -> &str {
-        let s = self.public_url.split("://").nth(1).unwrap_or(&self.public_url);
+        let s = self
+            .public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&self.public_url);
         s.split('/').next().unwrap_or(s)
     }
 }
@@ -51,7 +55,8 @@ pub struct Clock {
 impl Clock {
     /// The current time.
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+        OffsetDateTime::now_utc()
+            + time::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
     }
 
     /// Move time forward (or back) by `ms` milliseconds.
@@ -87,18 +92,25 @@ pub fn scope(ctx: &RequestContext) -> Scope {
 pub fn random_id(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rngs::OsRng;
-    (0..len).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// A random lowercase hex string of `n_bytes` bytes.
 pub fn random_hex(n_bytes: usize) -> String {
     let mut rng = rand::rngs::OsRng;
-    (0..n_bytes).map(|_| format!("{:02x}", rng.r#gen::<u8>())).collect()
+    (0..n_bytes)
+        .map(|_| format!("{:02x}", rng.r#gen::<u8>()))
+        .collect()
 }
 
 /// `arn:aws:<service>:<region>:<account>:<resource>`.
 pub fn arn(service: &str, ctx: &RequestContext, resource: &str) -> String {
-    format!("arn:aws:{service}:{}:{}:{resource}", ctx.region, ctx.account)
+    format!(
+        "arn:aws:{service}:{}:{}:{resource}",
+        ctx.region, ctx.account
+    )
 }
 
 /// The parts of an ARN.
@@ -125,7 +137,13 @@ pub fn parse_arn(arn: &str) -> Option<ArnParts<'_>> {
     let region = it.next()?;
     let account = it.next()?;
     let (resource_type, resource_id) = it.next()?.split_once('/')?;
-    Some(ArnParts { service, region, account, resource_type, resource_id })
+    Some(ArnParts {
+        service,
+        region,
+        account,
+        resource_type,
+        resource_id,
+    })
 }
 
 /// How a service names the store's failures.
@@ -146,17 +164,30 @@ impl StoreErrors {
     pub fn map(&self, e: StoreError, what: &str) -> ApiError {
         match e {
             StoreError::NotFound => ApiError::new(self.not_found, format!("{what} not found")),
-            StoreError::AlreadyExists => ApiError::new(self.conflict, format!("{what} already exists")),
+            StoreError::AlreadyExists => {
+                ApiError::new(self.conflict, format!("{what} already exists"))
+            }
             StoreError::VersionMismatch { expected, actual } => ApiError::new(
                 self.conflict,
-                format!("{what} was modified concurrently (expected version {expected}, found {actual})"),
+                format!(
+                    "{what} was modified concurrently (expected version {expected}, found {actual})"
+                ),
             ),
-            StoreError::InvalidPageToken => ApiError::validation(self.service, "the pagination token is invalid"),
+            StoreError::InvalidPageToken => {
+                ApiError::validation(self.service, "the pagination token is invalid")
+            }
             StoreError::TooManyTags { limit } => match self.too_many_tags {
-                Some(code) => ApiError::new(code, format!("a resource can have at most {limit} tags")),
-                None => ApiError::validation(self.service, format!("a resource can have at most {limit} tags")),
+                Some(code) => {
+                    ApiError::new(code, format!("a resource can have at most {limit} tags"))
+                }
+                None => ApiError::validation(
+                    self.service,
+                    format!("a resource can have at most {limit} tags"),
+                ),
             },
-            StoreError::InvalidTag(m) | StoreError::InvalidInput(m) => ApiError::validation(self.service, m),
+            StoreError::InvalidTag(m) | StoreError::InvalidInput(m) => {
+                ApiError::validation(self.service, m)
+            }
             StoreError::ConditionFailed { reason, .. } => ApiError::new(self.conflict, reason),
             other => ApiError::internal(self.service, format!("storage failure: {other}")),
         }
@@ -178,7 +209,10 @@ mod tests {
     #[test]
     fn arn_round_trip_and_ids() {
         let p = parse_arn("arn:aws:ivs:us-west-2:123456789012:channel/AbCd").unwrap();
-        assert_eq!((p.service, p.resource_type, p.resource_id), ("ivs", "channel", "AbCd"));
+        assert_eq!(
+            (p.service, p.resource_type, p.resource_id),
+            ("ivs", "channel", "AbCd")
+        );
         assert!(parse_arn("nope").is_none());
         let id = random_id(12);
         assert_eq!(id.len(), 12);

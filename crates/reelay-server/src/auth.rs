@@ -28,7 +28,10 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
 
 /// Read the authentication of a request (before the body is read).
-pub fn identify(mode: &AuthMode, parts: &reelay_sigv4::RequestParts<'_>) -> Result<Caller, AuthError> {
+pub fn identify(
+    mode: &AuthMode,
+    parts: &reelay_sigv4::RequestParts<'_>,
+) -> Result<Caller, AuthError> {
     match reelay_sigv4::parse(parts) {
         Ok(auth) => {
             let account = match mode {
@@ -64,8 +67,15 @@ pub fn verify(
     payload_hash: &str,
     now_unix: i64,
 ) -> Result<(), AuthError> {
-    let AuthMode::Strict(creds) = mode else { return Ok(()) };
-    let Some(auth) = &caller.auth else { return Err(AuthError::Missing) };
-    let cred = creds.iter().find(|c| c.access_key_id == auth.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
+    let AuthMode::Strict(creds) = mode else {
+        return Ok(());
+    };
+    let Some(auth) = &caller.auth else {
+        return Err(AuthError::Missing);
+    };
+    let cred = creds
+        .iter()
+        .find(|c| c.access_key_id == auth.access_key_id)
+        .ok_or(AuthError::UnknownAccessKey)?;
     reelay_sigv4::verify(parts, auth, &cred.secret, payload_hash, now_unix)
 }

@@ -84,7 +84,8 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         (AuthArg::Accept, _) => AuthMode::Accept,
         (AuthArg::Strict, None) => bail!("--auth strict needs --credentials FILE"),
         (AuthArg::Strict, Some(path)) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             let creds = reelay_sigv4::credentials_file::parse(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             if creds.is_empty() {
@@ -97,7 +98,10 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     Ok(Config {
         data_dir: args.data_dir.clone(),
         http: args.http,
-        public_url: args.public_url.clone().map(|u| u.trim_end_matches('/').to_string()),
+        public_url: args
+            .public_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_string()),
         auth,
         max_body_bytes: args.max_body_bytes,
         reset_endpoints: !strict || args.enable_reset,
@@ -111,8 +115,14 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
 
 fn init_logging(filter: &str, format: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).context("--log-level")?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let res = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let res = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
     res.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -122,7 +132,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             init_logging(&args.log_level, &args.log_format)?;
             let config = config_from(&args)?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async move {
                 let running = crate::server::start(config).await?;
                 // The one line scripts and tests wait for.

@@ -28,17 +28,29 @@ fn error_response(err: &ApiError, service: Option<ServiceId>, request_id: &str) 
 /// the request's signing name.
 fn service_for_signing_name(name: Option<&str>) -> Option<ServiceId> {
     let name = name?;
-    reelay_aws::generated::ALL.iter().find(|m| m.signing_name == name).map(|m| m.id)
+    reelay_aws::generated::ALL
+        .iter()
+        .find(|m| m.signing_name == name)
+        .map(|m| m.id)
 }
 
 fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
-fn auth_error(e: &reelay_sigv4::AuthError, service: Option<ServiceId>, request_id: &str) -> Response<Body> {
+fn auth_error(
+    e: &reelay_sigv4::AuthError,
+    service: Option<ServiceId>,
+    request_id: &str,
+) -> Response<Body> {
     let err = ApiError::custom(e.aws_code(), e.http_status(), e.to_string());
     error_response(&err, service, request_id)
 }
@@ -50,8 +62,12 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
     let raw_path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let headers = header_pairs(&parts.headers);
-    let sig_parts =
-        reelay_sigv4::RequestParts { method: parts.method.as_str(), raw_path: &raw_path, raw_query: &raw_query, headers: &headers };
+    let sig_parts = reelay_sigv4::RequestParts {
+        method: parts.method.as_str(),
+        raw_path: &raw_path,
+        raw_query: &raw_query,
+        headers: &headers,
+    };
 
     let caller = match auth::identify(&state.config.auth, &sig_parts) {
         Ok(c) => c,
@@ -64,15 +80,29 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
             if claims_s3 {
                 return s3_error(e.s3_code(), e.s3_status(), &e.to_string(), &request_id);
             }
-            let guess = state.router.route(None, parts.method.as_str(), &raw_path).ok().map(|m| m.model.id);
+            let guess = state
+                .router
+                .route(None, parts.method.as_str(), &raw_path)
+                .ok()
+                .map(|m| m.model.id);
             return auth_error(&e, guess, &request_id);
         }
     };
     if caller.signing_name.as_deref() == Some("s3") {
-        return s3(&state, caller, request_id, &sig_parts, Request::from_parts(parts.clone(), body)).await;
+        return s3(
+            &state,
+            caller,
+            request_id,
+            &sig_parts,
+            Request::from_parts(parts.clone(), body),
+        )
+        .await;
     }
     let signing_name = caller.signing_name.as_deref();
-    let matched = match state.router.route(signing_name, parts.method.as_str(), &raw_path) {
+    let matched = match state
+        .router
+        .route(signing_name, parts.method.as_str(), &raw_path)
+    {
         Ok(m) => m,
         Err(RouteError::NotFound) => {
             let err = ApiError::unknown_operation(format!(
@@ -87,7 +117,11 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
             let err = ApiError::custom(
                 "MethodNotAllowedException",
                 405,
-                format!("{} is not allowed on {raw_path}; allowed: {}", parts.method, allowed.join(", ")),
+                format!(
+                    "{} is not allowed on {raw_path}; allowed: {}",
+                    parts.method,
+                    allowed.join(", ")
+                ),
             );
             let mut r = error_response(&err, service_for_signing_name(signing_name), &request_id);
             if let Ok(v) = http::HeaderValue::from_str(&allowed.join(", ")) {
@@ -111,26 +145,52 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
     if declared.is_some_and(|n| n > limit) {
         return error_response(&ApiError::too_large(limit), Some(model.id), &request_id);
     }
-    let body = match http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return error_response(&ApiError::too_large(limit), Some(model.id), &request_id);
-        }
-        Err(e) => {
-            let err = ApiError::serialization(format!("could not read the request body: {e}"));
-            return error_response(&err, Some(model.id), &request_id);
-        }
-    };
+    let body =
+        match http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return error_response(&ApiError::too_large(limit), Some(model.id), &request_id);
+            }
+            Err(e) => {
+                let err = ApiError::serialization(format!("could not read the request body: {e}"));
+                return error_response(&err, Some(model.id), &request_id);
+            }
+        };
 
     let now = time::OffsetDateTime::now_utc();
     let payload_hash = reelay_sigv4::sha256_hex(&body);
-    if let Err(e) = auth::verify(&state.config.auth, &caller, &sig_parts, &payload_hash, now.unix_timestamp()) {
+    if let Err(e) = auth::verify(
+        &state.config.auth,
+        &caller,
+        &sig_parts,
+        &payload_hash,
+        now.unix_timestamp(),
+    ) {
         tracing::info!(error = %e, "signature rejected");
         return auth_error(&e, Some(model.id), &request_id);
     }
 
-    let labels: Vec<(&str, &str)> = matched.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let input = match decode_input(model, op, &labels, RequestParts { raw_query: &raw_query, headers: &parts.headers }, &body) {
+    let labels: Vec<(&str, &str)> = matched
+        .labels
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let input = match decode_input(
+        model,
+        op,
+        &labels,
+        RequestParts {
+            raw_query: &raw_query,
+            headers: &parts.headers,
+        },
+        &body,
+    ) {
         Ok(v) => v,
         Err(e) => return error_response(&e, Some(model.id), &request_id),
     };
@@ -142,9 +202,15 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
         now,
     };
     let Some(service) = state.services.get(&model.id).cloned() else {
-        return error_response(&ApiError::not_implemented(model.botocore_name, op.name), Some(model.id), &request_id);
+        return error_response(
+            &ApiError::not_implemented(model.botocore_name, op.name),
+            Some(model.id),
+            &request_id,
+        );
     };
-    let result = AssertUnwindSafe(service.call(&ctx, matched.op, input)).catch_unwind().await;
+    let result = AssertUnwindSafe(service.call(&ctx, matched.op, input))
+        .catch_unwind()
+        .await;
     let output = match result {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
@@ -160,14 +226,19 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(panic = %what, "handler panicked");
-            let err = ApiError::internal(model.id, "an internal error occurred; the request was not completed");
+            let err = ApiError::internal(
+                model.id,
+                "an internal error occurred; the request was not completed",
+            );
             return error_response(&err, Some(model.id), &request_id);
         }
     };
     match output {
         Output::Json(v) => {
             let enc = encode_output(model, op, &v);
-            let mut b = Response::builder().status(enc.status).header("x-amzn-requestid", &request_id);
+            let mut b = Response::builder()
+                .status(enc.status)
+                .header("x-amzn-requestid", &request_id);
             if let Some(ct) = enc.content_type {
                 b = b.header(http::header::CONTENT_TYPE, ct);
             }
@@ -175,10 +246,18 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
                 b = b.header(k, v);
             }
             b.body(Body::from(enc.body)).unwrap_or_else(|e| {
-                error_response(&ApiError::internal(model.id, format!("bad response header: {e}")), Some(model.id), &request_id)
+                error_response(
+                    &ApiError::internal(model.id, format!("bad response header: {e}")),
+                    Some(model.id),
+                    &request_id,
+                )
             })
         }
-        Output::Stream { content_type, headers, body } => {
+        Output::Stream {
+            content_type,
+            headers,
+            body,
+        } => {
             let mut b = Response::builder()
                 .status(op.success_code)
                 .header("x-amzn-requestid", &request_id)
@@ -187,7 +266,11 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
                 b = b.header(k, v);
             }
             b.body(Body::new(body)).unwrap_or_else(|e| {
-                error_response(&ApiError::internal(model.id, format!("bad response header: {e}")), Some(model.id), &request_id)
+                error_response(
+                    &ApiError::internal(model.id, format!("bad response header: {e}")),
+                    Some(model.id),
+                    &request_id,
+                )
             })
         }
     }
@@ -196,7 +279,9 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
 /// S3's error document, for failures decided before the S3 layer runs (authentication).
 fn s3_error(code: &str, status: u16, message: &str, request_id: &str) -> Response<Body> {
     fn esc(s: &str) -> String {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
     }
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
@@ -232,10 +317,19 @@ async fn s3(
         // S3 signs the payload hash the client declares: a hex digest (checked against the body
         // by the S3 layer), UNSIGNED-PAYLOAD, or a STREAMING-* chunk-signed body.
         let payload_hash = match a.location {
-            reelay_sigv4::AuthLocation::Query => reelay_sigv4::presigned_payload_hash("s3").to_string(),
+            reelay_sigv4::AuthLocation::Query => {
+                reelay_sigv4::presigned_payload_hash("s3").to_string()
+            }
             reelay_sigv4::AuthLocation::Header => match &a.content_sha256 {
                 Some(h) => h.clone(),
-                None => return s3_error("InvalidRequest", 400, "Missing required header for this request: x-amz-content-sha256", &request_id),
+                None => {
+                    return s3_error(
+                        "InvalidRequest",
+                        400,
+                        "Missing required header for this request: x-amz-content-sha256",
+                        &request_id,
+                    );
+                }
             },
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -247,7 +341,12 @@ async fn s3(
         } else if payload_hash.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
             && let Some(cred) = creds.iter().find(|c| c.access_key_id == a.access_key_id)
         {
-            let key = reelay_sigv4::signing_key(&cred.secret, &a.scope.date, &a.scope.region, &a.scope.service);
+            let key = reelay_sigv4::signing_key(
+                &cred.secret,
+                &a.scope.date,
+                &a.scope.region,
+                &a.scope.service,
+            );
             ctx.chunk_verifier = Some(reelay_s3::ChunkVerifier {
                 signing_key: reelay_s3::SigningKey::new(key),
                 seed_signature: a.signature.clone(),
@@ -264,7 +363,13 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response<Body> {
     let mut services = Vec::new();
     for m in reelay_aws::generated::ALL {
         let implemented: Vec<&str> = match state.services.get(&m.id) {
-            Some(s) => m.operations.iter().enumerate().filter(|(i, _)| s.implements(*i)).map(|(_, o)| o.name).collect(),
+            Some(s) => m
+                .operations
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| s.implements(*i))
+                .map(|(_, o)| o.name)
+                .collect(),
             None => Vec::new(),
         };
         services.push(json!({
@@ -293,11 +398,17 @@ pub async fn reset(State(state): State<Arc<AppState>>) -> Response<Body> {
     }
     if let Err(e) = state.deps.store.reset().await {
         tracing::error!(error = %e, "resetting the metadata store failed");
-        return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"status": "error", "message": e.to_string()}));
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"status": "error", "message": e.to_string()}),
+        );
     }
     if let Err(e) = state.deps.blob.reset().await {
         tracing::error!(error = %e, "resetting the object store failed");
-        return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"status": "error", "message": e.to_string()}));
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"status": "error", "message": e.to_string()}),
+        );
     }
     state.deps.clock.reset();
     tracing::info!("state reset");
@@ -320,8 +431,14 @@ pub async fn clock(State(state): State<Arc<AppState>>, body: Bytes) -> Response<
         .and_then(|v| v.get("advanceSeconds").and_then(serde_json::Value::as_f64))
         .filter(|s| s.is_finite() && s.abs() < 1e9);
     let Some(secs) = secs else {
-        return json_response(StatusCode::BAD_REQUEST, json!({"message": "expected {\"advanceSeconds\": <number>}"}));
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "expected {\"advanceSeconds\": <number>}"}),
+        );
     };
     state.deps.clock.advance_ms((secs * 1000.0) as i64);
-    json_response(StatusCode::OK, json!({"now": state.deps.clock.now().unix_timestamp()}))
+    json_response(
+        StatusCode::OK,
+        json!({"now": state.deps.clock.now().unix_timestamp()}),
+    )
 }

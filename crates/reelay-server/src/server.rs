@@ -55,7 +55,8 @@ impl Running {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -75,9 +76,11 @@ fn services(deps: &Deps) -> HashMap<ServiceId, Arc<dyn Service>> {
     all.extend(reelay_api_ivs::services(deps));
     all.extend(reelay_api_ivs_realtime::services(deps));
     all.extend(reelay_api_kinesisvideo::services(deps));
-    let mut map: HashMap<ServiceId, Arc<dyn Service>> = all.into_iter().map(|s| (s.model().id, s)).collect();
+    let mut map: HashMap<ServiceId, Arc<dyn Service>> =
+        all.into_iter().map(|s| (s.model().id, s)).collect();
     for m in reelay_aws::generated::ALL {
-        map.entry(m.id).or_insert_with(|| Arc::new(reelay_aws::NotImplementedService(m)));
+        map.entry(m.id)
+            .or_insert_with(|| Arc::new(reelay_aws::NotImplementedService(m)));
     }
     map
 }
@@ -89,7 +92,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
 /// Like [`start`], with some services' handlers replaced (tests use this to install a
 /// handler that misbehaves on purpose).
-pub async fn start_with_services(config: Config, overrides: Vec<Arc<dyn Service>>) -> anyhow::Result<Running> {
+pub async fn start_with_services(
+    config: Config,
+    overrides: Vec<Arc<dyn Service>>,
+) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let store = reelay_store::open(&config.database_url(), reelay_store::StoreConfig::default())
@@ -99,11 +105,21 @@ pub async fn start_with_services(config: Config, overrides: Vec<Arc<dyn Service>
         reelay_blob::BlobStore::open(&config.data_dir, config.object_store.as_deref())
             .map_err(|e| anyhow::anyhow!("opening the object store: {e}"))?,
     );
-    let listener = tokio::net::TcpListener::bind(config.http).await.with_context(|| format!("binding {}", config.http))?;
+    let listener = tokio::net::TcpListener::bind(config.http)
+        .await
+        .with_context(|| format!("binding {}", config.http))?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| {
-        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
-        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
         format!("http://{host}:{}", addr.port())
     });
     let deps = Deps {
@@ -148,5 +164,11 @@ pub async fn start_with_services(config: Config, overrides: Vec<Arc<dyn Service>
             .await
     });
     tracing::info!(%addr, %public_url, store = store.backend_name(), "listening");
-    Ok(Running { addr, public_url, shutdown: tx, task, store })
+    Ok(Running {
+        addr,
+        public_url,
+        shutdown: tx,
+        task,
+        store,
+    })
 }

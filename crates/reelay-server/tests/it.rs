@@ -15,7 +15,12 @@ impl Service for Panicky {
     fn implements(&self, _op: usize) -> bool {
         true
     }
-    async fn call(&self, _ctx: &RequestContext, op: usize, _input: serde_json::Value) -> Result<Output, ApiError> {
+    async fn call(
+        &self,
+        _ctx: &RequestContext,
+        op: usize,
+        _input: serde_json::Value,
+    ) -> Result<Output, ApiError> {
         if self.model().operations[op].name == "GetChannel" {
             panic!("handler bug on purpose");
         }
@@ -39,14 +44,21 @@ async fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, Strin
 #[tokio::test]
 async fn a_handler_panic_is_a_500_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let running = reelay_server::start_with_services(reelay_server::Config::for_tests(dir.path().into()), vec![Arc::new(Panicky)])
-        .await
-        .unwrap();
+    let running = reelay_server::start_with_services(
+        reelay_server::Config::for_tests(dir.path().into()),
+        vec![Arc::new(Panicky)],
+    )
+    .await
+    .unwrap();
     let arn = r#"{"arn":"arn:aws:ivs:us-east-1:123456789012:channel/AbCd1234"}"#;
     for _ in 0..3 {
         let (status, text) = post(running.addr, "/GetChannel", arn).await;
         assert_eq!(status, 500);
-        assert!(text.to_ascii_lowercase().contains("x-amzn-errortype: internalserverexception"), "{text}");
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("x-amzn-errortype: internalserverexception"),
+            "{text}"
+        );
         assert!(text.contains("exceptionMessage"), "{text}");
     }
     let (status, text) = post(running.addr, "/ListChannels", "{}").await;
