@@ -1,0 +1,500 @@
+//! The muxer: elementary-stream samples in, 188-byte transport stream packets out
+//! (ISO/IEC 13818-1 §2.4), shaped the way Apple HLS expects MPEG-TS segments.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::adts::{self, AacConfig};
+use crate::error::{Error, Result};
+use crate::limits::MAX_SAMPLE_SIZE;
+use crate::packet::{AdaptationFlags, BODY_SIZE, NULL_PID, PAT_PID, write_packet};
+use crate::pat::{self, PatEntry};
+use crate::pes::{self, STREAM_ID_AUDIO, STREAM_ID_PRIVATE_1, STREAM_ID_VIDEO};
+use crate::pmt::{self, EsEntry};
+use crate::stream_type::StreamType;
+use crate::video::{VideoCodec, VideoWriter};
+
+/// The longest gap between two PCRs the muxer lets through when samples allow it, in 90 kHz
+/// ticks (40 ms). ISO/IEC 13818-1 §2.7.2 requires at most 100 ms.
+const PCR_INTERVAL: u64 = 3600;
+
+/// `metadata_pointer_descriptor` (§2.6.58) announcing ID3 timed metadata in the same stream:
+/// application format and metadata format 0xFFFF / 0xFF with the identifier "ID3 ", service 0,
+/// no locator record, MPEG carriage flags 0 (same transport stream), then the program number.
+fn metadata_pointer_descriptor(program_number: u16) -> Vec<u8> {
+    let mut d = vec![0x25, 15, 0xFF, 0xFF];
+    d.extend_from_slice(b"ID3 ");
+    d.push(0xFF);
+    d.extend_from_slice(b"ID3 ");
+    d.push(0x00);
+    // metadata_locator_record_flag 0, MPEG_carriage_flags 00, five reserved bits.
+    d.push(0x1F);
+    d.extend_from_slice(&program_number.to_be_bytes());
+    d
+}
+
+/// `metadata_descriptor` (§2.6.60) of the ID3 stream: same formats as the pointer, service 0,
+/// no decoder configuration, no DSM-CC, four reserved bits.
+fn metadata_descriptor() -> Vec<u8> {
+    let mut d = vec![0x26, 13, 0xFF, 0xFF];
+    d.extend_from_slice(b"ID3 ");
+    d.push(0xFF);
+    d.extend_from_slice(b"ID3 ");
+    d.push(0x00);
+    d.push(0x0F);
+    d
+}
+
+/// How the muxer receives video samples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VideoTrack {
+    /// Annex B access units. Parameter sets found in band are remembered and repeated before
+    /// later random access pictures that lack them.
+    AnnexB(VideoCodec),
+    /// NAL units with length prefixes, as in MP4 samples, described by the decoder
+    /// configuration record (`avcC` for H.264, `hvcC` for H.265) whose parameter sets are
+    /// inserted before every random access picture.
+    LengthPrefixed {
+        /// The codec.
+        codec: VideoCodec,
+        /// The `avcC` or `hvcC` record (the box payload, without the box header).
+        record: Bytes,
+    },
+}
+
+/// Muxer settings. [`MuxerConfig::default`] uses the PIDs and program number ffmpeg uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MuxerConfig {
+    /// The video track, if any. It carries the PCR when present.
+    pub video: Option<VideoTrack>,
+    /// The AAC track, if any: raw AAC frames are given ADTS headers built from this.
+    pub audio: Option<AacConfig>,
+    /// Whether to declare an ID3 timed-metadata stream (`stream_type` 0x15).
+    pub timed_metadata: bool,
+    /// `transport_stream_id` of the PAT.
+    pub transport_stream_id: u16,
+    /// `program_number` of the single program.
+    pub program_number: u16,
+    /// PID of the PMT.
+    pub pmt_pid: u16,
+    /// PID of the video stream.
+    pub video_pid: u16,
+    /// PID of the audio stream.
+    pub audio_pid: u16,
+    /// PID of the ID3 stream.
+    pub metadata_pid: u16,
+}
+
+impl Default for MuxerConfig {
+    fn default() -> Self {
+        Self {
+            video: None,
+            audio: None,
+            timed_metadata: false,
+            transport_stream_id: 1,
+            program_number: 1,
+            pmt_pid: 0x1000,
+            video_pid: 0x100,
+            audio_pid: 0x101,
+            metadata_pid: 0x102,
+        }
+    }
+}
+
+impl MuxerConfig {
+    /// Adds a video track.
+    pub fn with_video(mut self, video: VideoTrack) -> Self {
+        self.video = Some(video);
+        self
+    }
+
+    /// Adds an AAC track.
+    pub fn with_audio(mut self, audio: AacConfig) -> Self {
+        self.audio = Some(audio);
+        self
+    }
+
+    /// Declares an ID3 timed-metadata stream.
+    pub fn with_timed_metadata(mut self) -> Self {
+        self.timed_metadata = true;
+        self
+    }
+}
+
+/// The track a sample belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Track {
+    /// The video track.
+    Video,
+    /// The AAC track.
+    Audio,
+    /// The ID3 timed-metadata track.
+    Metadata,
+}
+
+/// One access unit given to the muxer. Timestamps are in 90 kHz units on the caller's
+/// timeline; they are written modulo 2^33.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sample<'a> {
+    /// The track.
+    pub track: Track,
+    /// Presentation time stamp.
+    pub pts: u64,
+    /// Decoding time stamp; equal to `pts` for audio and metadata.
+    pub dts: u64,
+    /// Whether the sample is a random access point (for video: an IDR or IRAP picture, which
+    /// the muxer also detects itself).
+    pub keyframe: bool,
+    /// Video: one access unit, Annex B or length-prefixed per [`VideoTrack`]. Audio: one raw
+    /// AAC frame without ADTS header. Metadata: a complete ID3v2 tag.
+    pub data: &'a [u8],
+}
+
+impl<'a> Sample<'a> {
+    /// A video access unit.
+    pub fn video(pts: u64, dts: u64, keyframe: bool, data: &'a [u8]) -> Self {
+        Self {
+            track: Track::Video,
+            pts,
+            dts,
+            keyframe,
+            data,
+        }
+    }
+
+    /// A raw AAC frame.
+    pub fn audio(pts: u64, data: &'a [u8]) -> Self {
+        Self {
+            track: Track::Audio,
+            pts,
+            dts: pts,
+            keyframe: true,
+            data,
+        }
+    }
+
+    /// An ID3v2 tag for the timed-metadata track.
+    pub fn metadata(pts: u64, data: &'a [u8]) -> Self {
+        Self {
+            track: Track::Metadata,
+            pts,
+            dts: pts,
+            keyframe: false,
+            data,
+        }
+    }
+}
+
+/// Continuity counters of the PIDs the muxer writes: the next value to use (§2.4.3.3).
+#[derive(Debug, Default)]
+struct Counters {
+    pat: u8,
+    pmt: u8,
+    video: u8,
+    audio: u8,
+    metadata: u8,
+}
+
+fn next(counter: &mut u8) -> u8 {
+    let value = *counter;
+    *counter = (value + 1) & 0x0F;
+    value
+}
+
+/// A sans-IO MPEG-TS muxer for one program.
+///
+/// Call [`Muxer::write_pat_pmt`] at the start of the stream and of every HLS segment, then
+/// [`Muxer::write_sample`] for each sample in decoding order; concatenate the returned bytes.
+///
+/// The PCR takes the value of the decoding time of the sample being written, never going
+/// backwards. It is written on the first sample after [`Muxer::write_pat_pmt`], on every video
+/// keyframe, and whenever 40 ms have passed since the last one; as the muxer only writes when
+/// given samples, gaps stay under the 100 ms of ISO/IEC 13818-1 §2.7.2 as long as some track
+/// delivers a sample at least every 100 ms (AAC alone does, at about 21 ms per frame).
+#[derive(Debug)]
+pub struct Muxer {
+    config: MuxerConfig,
+    video: Option<VideoWriter>,
+    audio: Option<AacConfig>,
+    pcr_pid: u16,
+    psi: Vec<u8>,
+    pmt: Vec<u8>,
+    counters: Counters,
+    last_pcr: Option<u64>,
+    pcr_due: bool,
+}
+
+impl Muxer {
+    /// Checks the configuration and prepares the PAT and PMT.
+    pub fn new(config: MuxerConfig) -> Result<Self> {
+        let video = match &config.video {
+            None => None,
+            Some(VideoTrack::AnnexB(codec)) => Some(VideoWriter::annex_b(*codec)),
+            Some(VideoTrack::LengthPrefixed { codec, record }) => {
+                Some(VideoWriter::length_prefixed(*codec, record)?)
+            }
+        };
+        let audio = match config.audio {
+            None => None,
+            Some(aac) => {
+                if aac.channel_configuration == 0 {
+                    return Err(Error::Unsupported("aac: channelConfiguration 0 (PCE)"));
+                }
+                Some(AacConfig::new(
+                    aac.object_type,
+                    aac.sampling_frequency_index,
+                    aac.channel_configuration,
+                )?)
+            }
+        };
+        if video.is_none() && audio.is_none() {
+            return Err(Error::Config("muxer: needs a video or an audio track"));
+        }
+        if config.program_number == 0 {
+            return Err(Error::Config("muxer: program_number 0 is the network PID"));
+        }
+        let mut pids = vec![config.pmt_pid];
+        if video.is_some() {
+            pids.push(config.video_pid);
+        }
+        if audio.is_some() {
+            pids.push(config.audio_pid);
+        }
+        if config.timed_metadata {
+            pids.push(config.metadata_pid);
+        }
+        // Table 2-3: 0x0000..=0x000F are reserved for tables, 0x1FFF is the null packet.
+        if pids.iter().any(|&pid| !(0x0010..NULL_PID).contains(&pid)) {
+            return Err(Error::Config("muxer: PIDs must be within 0x0010..=0x1FFE"));
+        }
+        let mut sorted = pids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != pids.len() {
+            return Err(Error::Config("muxer: PIDs must be distinct"));
+        }
+        let pcr_pid = if video.is_some() {
+            config.video_pid
+        } else {
+            config.audio_pid
+        };
+
+        let mut psi = Vec::new();
+        pat::write(
+            &mut psi,
+            config.transport_stream_id,
+            PatEntry {
+                program_number: config.program_number,
+                pmt_pid: config.pmt_pid,
+            },
+        );
+        let metadata_es = metadata_descriptor();
+        let mut streams = Vec::new();
+        if let Some(video) = &video {
+            streams.push(EsEntry {
+                stream_type: video.codec().stream_type(),
+                pid: config.video_pid,
+                descriptors: &[],
+            });
+        }
+        if audio.is_some() {
+            streams.push(EsEntry {
+                stream_type: StreamType::AacAdts,
+                pid: config.audio_pid,
+                descriptors: &[],
+            });
+        }
+        let mut program_info = Vec::new();
+        if config.timed_metadata {
+            program_info = metadata_pointer_descriptor(config.program_number);
+            streams.push(EsEntry {
+                stream_type: StreamType::Id3,
+                pid: config.metadata_pid,
+                descriptors: &metadata_es,
+            });
+        }
+        let mut pmt = Vec::new();
+        pmt::write(
+            &mut pmt,
+            config.program_number,
+            pcr_pid,
+            &program_info,
+            &streams,
+        );
+        Ok(Self {
+            config,
+            video,
+            audio,
+            pcr_pid,
+            psi,
+            pmt,
+            counters: Counters::default(),
+            last_pcr: None,
+            pcr_due: true,
+        })
+    }
+
+    /// The configuration this muxer was built with.
+    pub fn config(&self) -> &MuxerConfig {
+        &self.config
+    }
+
+    /// Writes one PAT and one PMT packet. HLS segments must start with these so that each can
+    /// be decoded on its own; the next sample on the PCR PID also carries a PCR.
+    pub fn write_pat_pmt(&mut self) -> Bytes {
+        let mut out = BytesMut::with_capacity(2 * 188);
+        write_section_packets(&mut out, PAT_PID, &mut self.counters.pat, &self.psi);
+        write_section_packets(
+            &mut out,
+            self.config.pmt_pid,
+            &mut self.counters.pmt,
+            &self.pmt,
+        );
+        self.pcr_due = true;
+        out.freeze()
+    }
+
+    /// Packetizes one sample and returns its packets (preceded by a PCR-only packet on the
+    /// video PID when audio or metadata arrive and a PCR is due).
+    pub fn write_sample(&mut self, sample: &Sample<'_>) -> Result<Bytes> {
+        if sample.data.len() > MAX_SAMPLE_SIZE {
+            return Err(Error::Limit("muxer: sample size"));
+        }
+        let mut es = BytesMut::with_capacity(sample.data.len() + 64);
+        let (pid, stream_id, random_access, dts) = match sample.track {
+            Track::Video => {
+                let Some(video) = &mut self.video else {
+                    return Err(Error::Config("muxer: no video track"));
+                };
+                let random_access =
+                    video.write_access_unit(sample.data, sample.keyframe, &mut es)?;
+                (
+                    self.config.video_pid,
+                    STREAM_ID_VIDEO,
+                    random_access,
+                    sample.dts,
+                )
+            }
+            Track::Audio => {
+                let Some(aac) = &self.audio else {
+                    return Err(Error::Config("muxer: no audio track"));
+                };
+                adts::write_header(&mut es, aac, sample.data.len())?;
+                es.put_slice(sample.data);
+                // Every AAC frame can start decoding; flag it when audio carries the clock.
+                let random_access = self.video.is_none();
+                (
+                    self.config.audio_pid,
+                    STREAM_ID_AUDIO,
+                    random_access,
+                    sample.pts,
+                )
+            }
+            Track::Metadata => {
+                if !self.config.timed_metadata {
+                    return Err(Error::Config("muxer: no timed-metadata track"));
+                }
+                es.put_slice(sample.data);
+                (
+                    self.config.metadata_pid,
+                    STREAM_ID_PRIVATE_1,
+                    false,
+                    sample.pts,
+                )
+            }
+        };
+        let mut pes = BytesMut::with_capacity(es.len() + 19);
+        pes::write_header(
+            &mut pes,
+            stream_id,
+            sample.pts,
+            dts,
+            es.len(),
+            sample.track == Track::Video,
+        )?;
+        pes.put_slice(&es);
+
+        let mut out = BytesMut::with_capacity((pes.len() / 176 + 2) * 188);
+        let mut flags = AdaptationFlags {
+            random_access,
+            pcr: None,
+        };
+        let since_last = self.last_pcr.map(|last| dts.saturating_sub(last));
+        let pcr_due = self.pcr_due
+            || since_last.is_none_or(|gap| gap >= PCR_INTERVAL)
+            || (pid == self.pcr_pid && random_access);
+        if pcr_due {
+            // PCR follows the decoding times, never going backwards when tracks interleave.
+            let pcr = self.last_pcr.map_or(dts, |last| last.max(dts));
+            self.last_pcr = Some(pcr);
+            self.pcr_due = false;
+            if pid == self.pcr_pid {
+                flags.pcr = Some(pcr);
+            } else {
+                // An adaptation-field-only packet: §2.4.3.3 says the continuity counter is not
+                // incremented, so it repeats the PCR PID's last value.
+                let counter = self.pcr_counter();
+                write_packet(
+                    &mut out,
+                    self.pcr_pid,
+                    false,
+                    counter.wrapping_sub(1) & 0x0F,
+                    AdaptationFlags {
+                        random_access: false,
+                        pcr: Some(pcr),
+                    },
+                    &[],
+                );
+            }
+        }
+        let counter = match sample.track {
+            Track::Video => &mut self.counters.video,
+            Track::Audio => &mut self.counters.audio,
+            Track::Metadata => &mut self.counters.metadata,
+        };
+        let mut rest = &pes[..];
+        let mut first = true;
+        while !rest.is_empty() {
+            let packet_flags = if first {
+                flags
+            } else {
+                AdaptationFlags::default()
+            };
+            let n = write_packet(&mut out, pid, first, next(counter), packet_flags, rest);
+            rest = &rest[n..];
+            first = false;
+        }
+        Ok(out.freeze())
+    }
+
+    fn pcr_counter(&self) -> u8 {
+        if self.video.is_some() {
+            self.counters.video
+        } else {
+            self.counters.audio
+        }
+    }
+}
+
+/// Writes a PSI section after a zero `pointer_field`, filling the last packet with 0xFF
+/// (§2.4.4.1: stuffing bytes after the last section).
+fn write_section_packets(out: &mut BytesMut, pid: u16, counter: &mut u8, section: &[u8]) {
+    let mut payload = Vec::with_capacity(section.len() + 1);
+    payload.push(0);
+    payload.extend_from_slice(section);
+    let padded = payload.len().div_ceil(BODY_SIZE) * BODY_SIZE;
+    payload.resize(padded, 0xFF);
+    for (idx, chunk) in payload.chunks(BODY_SIZE).enumerate() {
+        write_packet(
+            out,
+            pid,
+            idx == 0,
+            next(counter),
+            AdaptationFlags::default(),
+            chunk,
+        );
+    }
+}
