@@ -136,11 +136,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
+                let signals = crate::server::ShutdownSignals::install()?;
                 let running = crate::server::start(config).await?;
                 // The one line scripts and tests wait for.
                 println!("reelay listening on http://{}", running.addr);
                 std::io::stdout().flush()?;
-                running.wait_for_shutdown_signal().await
+                running.wait_for(signals).await
             })
         }
     }

@@ -50,22 +50,46 @@ impl Running {
         Ok(())
     }
 
-    /// Wait for SIGINT or SIGTERM, then shut down gracefully.
-    pub async fn wait_for_shutdown_signal(self) -> anyhow::Result<()> {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        ctrl_c.await?;
+    /// Wait for SIGINT or SIGTERM (handlers installed beforehand with
+    /// [`ShutdownSignals::install`]), then shut down gracefully.
+    pub async fn wait_for(self, mut signals: ShutdownSignals) -> anyhow::Result<()> {
+        signals.recv().await;
         tracing::info!("shutting down");
         self.shutdown().await
+    }
+}
+
+/// SIGINT and SIGTERM handlers, installed before the ready line is printed so that a signal
+/// sent right after it is never lost to the default action (which would kill the process
+/// without a graceful shutdown).
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Install the handlers (inside a tokio runtime).
+    pub fn install() -> std::io::Result<ShutdownSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? })
+        }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
+    }
+
+    /// Wait for either signal.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
