@@ -263,8 +263,7 @@ mod tests {
                 } else {
                     path.replace("%3A0%3A", "%3A0%3Achannel%2Fx")
                 };
-                let path = label.replace_all(&path, "x")
-                    .to_string();
+                let path = label.replace_all(&path, "x").to_string();
                 let m = router
                     .route(Some(model.signing_name), op.method, &path)
                     .unwrap();

@@ -75,7 +75,10 @@ impl ShutdownSignals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            Ok(ShutdownSignals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? })
+            Ok(ShutdownSignals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
         }
         #[cfg(not(unix))]
         Ok(ShutdownSignals {})

@@ -1,4 +1,5 @@
 //! Black-box tests of the server in-process: panic isolation, graceful shutdown.
+#![allow(clippy::unwrap_used)] // Test helpers may unwrap: a failing unwrap is a failing test.
 
 use reelay_aws::{ApiError, Output, RequestContext, Service, ServiceModel};
 use std::sync::Arc;

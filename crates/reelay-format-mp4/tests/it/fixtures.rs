@@ -176,7 +176,10 @@ pub fn get(kind: Kind) -> Option<&'static Fixture> {
         .get_or_init(|| {
             if kind == Kind::HevcAac && !has_encoder("libx265") {
                 // CI installs an ffmpeg with libx265, so there the H.265 path must be checked.
-                assert!(std::env::var_os("CI").is_none(), "ffmpeg lacks libx265 in CI");
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "ffmpeg lacks libx265 in CI"
+                );
                 eprintln!("skipping the H.265 fixture: this ffmpeg has no libx265 encoder");
                 return None;
             }

@@ -103,7 +103,10 @@ pub fn fixtures() -> &'static Fixtures {
             });
         if h265.is_none() {
             // CI installs an ffmpeg with libx265, so there the H.265 path must be checked.
-            assert!(std::env::var_os("CI").is_none(), "ffmpeg lacks libx265 in CI");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "ffmpeg lacks libx265 in CI"
+            );
             eprintln!("ffmpeg lacks libx265: the H.265 oracle tests only check the H.264 path");
         }
         Fixtures {
