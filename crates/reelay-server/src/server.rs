@@ -174,6 +174,8 @@ pub async fn start_with_services(
         started: std::time::Instant::now(),
         config,
     });
+    // Media planes serve their own paths (egress, playback) beside the AWS APIs.
+    let planes = reelay_vod::start(&state.deps);
     let mut app = Router::new().route("/_reelay/health", get(dispatch::health));
     if state.config.reset_endpoints {
         app = app
@@ -181,7 +183,7 @@ pub async fn start_with_services(
             .route("/moto-api/reset", post(dispatch::reset))
             .route("/_reelay/clock", post(dispatch::clock));
     }
-    let app = app.fallback(dispatch::aws).with_state(state);
+    let app = app.fallback(dispatch::aws).with_state(state).merge(planes);
     let (tx, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
