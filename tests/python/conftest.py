@@ -16,6 +16,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READY_PREFIX = "reelay listening on "
+RTMP_PREFIX = "reelay rtmp listening on "
 DUMMY_KEY = "test"
 DUMMY_SECRET = "test"
 
@@ -43,7 +44,8 @@ class Reelay:
         self.stderr_lines = []
 
     def start(self, timeout=30):
-        cmd = [reelay_bin(), "serve", "--http", "127.0.0.1:0", "--data-dir", self.data_dir, *self.args]
+        cmd = [reelay_bin(), "serve", "--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--data-dir", self.data_dir,
+               *self.args]
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
         )
@@ -51,12 +53,16 @@ class Reelay:
         threading.Thread(target=self._pump, args=(self.proc.stdout, lines), daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         deadline = time.monotonic() + timeout
+        self.rtmp_url = None
         while time.monotonic() < deadline:
             try:
                 line = lines.get(timeout=0.1)
             except queue.Empty:
                 if self.proc.poll() is not None:
                     raise RuntimeError("reelay exited early:\n" + "".join(self.stderr_lines[-50:]))
+                continue
+            if line.startswith(RTMP_PREFIX):
+                self.rtmp_url = line[len(RTMP_PREFIX):].strip()
                 continue
             if line.startswith(READY_PREFIX):
                 self.url = line[len(READY_PREFIX):].strip()

@@ -18,6 +18,7 @@ def test_prints_exactly_one_ready_line_and_picks_a_free_port():
     with Reelay() as r:
         assert r.url.startswith("http://127.0.0.1:")
         assert not r.url.endswith(":0")
+        assert r.rtmp_url.startswith("rtmp://127.0.0.1:") and not r.rtmp_url.endswith(":0")
         status, health = get_json(r.url + "/_reelay/health")
         assert status == 200
         assert health["status"] == "ok"

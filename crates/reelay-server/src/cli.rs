@@ -61,7 +61,7 @@ struct ServeArgs {
     /// AWS_* environment variables (default: files under <data-dir>/objects).
     #[arg(long, env = "REELAY_OBJECT_STORE")]
     object_store: Option<String>,
-    /// RTMP ingest address.
+    /// RTMP ingest address (port 0 picks a free port).
     #[arg(long, env = "REELAY_RTMP", default_value = "127.0.0.1:1935")]
     rtmp: SocketAddr,
     /// SRT ingest address (UDP).
@@ -138,7 +138,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             rt.block_on(async move {
                 let signals = crate::server::ShutdownSignals::install()?;
                 let running = crate::server::start(config).await?;
-                // The one line scripts and tests wait for.
+                println!("reelay rtmp listening on rtmp://{}", running.rtmp_addr);
+                // The line scripts and tests wait for: everything accepts connections now.
                 println!("reelay listening on http://{}", running.addr);
                 std::io::stdout().flush()?;
                 running.wait_for(signals).await

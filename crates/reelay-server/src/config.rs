@@ -51,7 +51,7 @@ impl Config {
             reset_endpoints: true,
             database_url: None,
             object_store: None,
-            rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)),
+            rtmp: SocketAddr::from(([127, 0, 0, 1], 0)),
             srt: SocketAddr::from(([127, 0, 0, 1], 9000)),
             ice_servers: Vec::new(),
         }

@@ -34,6 +34,8 @@ pub struct AppState {
 pub struct Running {
     /// The bound address.
     pub addr: SocketAddr,
+    /// The bound RTMP ingest address.
+    pub rtmp_addr: SocketAddr,
     /// The base URL of returned URLs.
     pub public_url: String,
     shutdown: watch::Sender<bool>,
@@ -136,6 +138,10 @@ pub async fn start_with_services(
         .await
         .with_context(|| format!("binding {}", config.http))?;
     let addr = listener.local_addr()?;
+    let rtmp_listener = tokio::net::TcpListener::bind(config.rtmp)
+        .await
+        .with_context(|| format!("binding RTMP {}", config.rtmp))?;
+    let rtmp_addr = rtmp_listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| {
         let host = if addr.ip().is_unspecified() {
             "127.0.0.1".to_string()
@@ -155,7 +161,7 @@ pub async fn start_with_services(
         clock: Arc::new(Clock::default()),
         endpoints: Endpoints {
             public_url: public_url.clone(),
-            rtmp: format!("rtmp://{}", config.rtmp),
+            rtmp: format!("rtmp://{rtmp_addr}"),
             rtmps: None,
             srt: format!("srt://{}", config.srt),
             ice_servers: config.ice_servers.clone(),
@@ -175,7 +181,8 @@ pub async fn start_with_services(
         config,
     });
     // Media planes serve their own paths (egress, playback) beside the AWS APIs.
-    let planes = reelay_vod::start(&state.deps);
+    let planes =
+        reelay_vod::start(&state.deps).merge(reelay_live::start(&state.deps, rtmp_listener));
     let mut app = Router::new().route("/_reelay/health", get(dispatch::health));
     if state.config.reset_endpoints {
         app = app
@@ -195,6 +202,7 @@ pub async fn start_with_services(
     tracing::info!(%addr, %public_url, store = store.backend_name(), "listening");
     Ok(Running {
         addr,
+        rtmp_addr,
         public_url,
         shutdown: tx,
         task,
