@@ -101,7 +101,7 @@ def test_describe_errors(kv, api_server):
     code, status, msg = error(kv.describe_stream, StreamName="nope")
     assert (code, status) == ("ResourceNotFoundException", 404)
     assert "nope" in msg
-    assert error(kv.describe_stream)[:2] == ("ResourceNotFoundException", 404)
+    assert error(kv.describe_stream)[:2] == ("InvalidArgumentException", 400)
     arn = kv.create_stream(StreamName="a")["StreamARN"]
     kv.create_stream(StreamName="b")
     # Name and ARN naming different streams.
@@ -395,7 +395,7 @@ def test_put_media_endpoint_is_reelay(kv, api_server):
 
 def test_get_data_endpoint_errors(kv):
     assert error(kv.get_data_endpoint, StreamName="none", APIName="GET_MEDIA")[0] == "ResourceNotFoundException"
-    assert error(kv.get_data_endpoint, APIName="GET_MEDIA")[0] == "ResourceNotFoundException"
+    assert error(kv.get_data_endpoint, APIName="GET_MEDIA")[0] == "InvalidArgumentException"
     kv.create_stream(StreamName="s")
     assert error(kv.get_data_endpoint, StreamName="s", APIName="GET_NOTHING")[0] == "InvalidArgumentException"
 
@@ -473,3 +473,12 @@ def test_aws_cli_lists_and_describes(kv, api_server):
     assert out.returncode == 0 and "cli-stream" in out.stdout
     out = subprocess.run(base + ["describe-stream", "--stream-name", "absent"], env=env, capture_output=True, text=True)
     assert out.returncode != 0 and "ResourceNotFoundException" in out.stderr
+
+
+def test_naming_neither_name_nor_arn_is_an_invalid_argument(api_server):
+    kv = api_server.client("kinesisvideo")
+    for call in (kv.describe_stream, kv.describe_signaling_channel):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+        assert "must be specified" in e.value.response["Error"]["Message"]

@@ -153,11 +153,9 @@ impl Kvs {
         bad_arn: ErrorCode,
     ) -> Result<(Record, StreamDoc), ApiError> {
         let rec = match (name, arn) {
-            // AWS asks for one of the two; without either no stream is named, so none is found.
+            // The request must name the stream one way or the other.
             (None, None) => {
-                return Err(stream_not_found(
-                    "(neither StreamName nor StreamARN was given)",
-                ));
+                return Err(invalid("either StreamName or StreamARN must be specified"));
             }
             (_, Some(arn)) => {
                 if parse_arn(arn)
@@ -228,11 +226,9 @@ impl Kvs {
         name: Option<&str>,
         arn: Option<&str>,
     ) -> Result<(Record, ChannelDoc), ApiError> {
-        // Without a name or ARN, or with the ARN of something else, no channel is named.
+        // The request must name the channel one way or the other.
         if name.is_none() && arn.is_none() {
-            return Err(channel_not_found(
-                "(neither ChannelName nor ChannelARN was given)",
-            ));
+            return Err(invalid("either ChannelName or ChannelARN must be specified"));
         }
         self.find_channel(scope, name, arn)
             .await

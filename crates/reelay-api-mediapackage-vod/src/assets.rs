@@ -2,11 +2,11 @@
 
 use crate::groups::record_api_call;
 use crate::records::{self, v1};
-use crate::validate;
 use crate::{
     KIND_ASSET, KIND_GROUP, MediaPackageVod, configs, egress, groups, not_found, store_error,
     unprocessable,
 };
+use crate::{ingest, validate};
 use reelay_api_common::scope;
 use reelay_aws::generated::mediapackage_vod::types::{
     AssetShallow, CreateAssetRequest, DeleteAssetRequest, DescribeAssetRequest,
@@ -17,19 +17,20 @@ use reelay_store::{ListQuery, NewRecord, Record, Scope, StoreError, TxOp};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-/// Egress endpoint status until the packaging engine picks an asset up (BC `EgressEndpoint.Status`).
-pub const STATUS_QUEUED: &str = "QUEUED";
-
 /// The ARN of an asset.
 pub(crate) fn arn(ctx: &RequestContext, id: &str) -> String {
     reelay_api_common::arn("mediapackage-vod", ctx, &format!("assets/{id}"))
 }
 
 /// One egress endpoint per configuration of the asset's group, as the group is now.
+///
+/// `known_state` is the ingest state when the caller holds it (`CreateAsset` just wrote it),
+/// else it is read from the store.
 async fn endpoints(
     svc: &MediaPackageVod,
     ctx: &RequestContext,
     asset: &v1::Asset,
+    known_state: Option<ingest::IngestState>,
 ) -> Result<Vec<EgressEndpoint>, ApiError> {
     let scope = scope(ctx);
     // The group outlives its assets (deleting a group with assets is refused), so a missing
@@ -39,6 +40,10 @@ async fn endpoints(
     };
     let domain = groups::domain_name(svc, ctx, &group);
     let configs = configs::all_in_group(svc, &scope, &asset.packaging_group_id).await?;
+    let state = match known_state {
+        Some(s) => Some(s),
+        None => ingest_state(svc, &scope, asset).await?,
+    };
     Ok(configs
         .iter()
         .map(|c| {
@@ -48,8 +53,11 @@ async fn endpoints(
             );
             EgressEndpoint {
                 packaging_configuration_id: Some(c.id.clone()),
-                // The packaging engine is not there yet: nothing moves an asset past QUEUED.
-                status: Some(STATUS_QUEUED.to_string()),
+                status: Some(ingest::endpoint_status(
+                    state.as_ref(),
+                    &c.package_type,
+                    &c.package,
+                )),
                 url: Some(egress::endpoint_url(
                     &domain,
                     &asset.egress_id,
@@ -61,11 +69,31 @@ async fn endpoints(
         .collect())
 }
 
+/// The asset's ingest state, if the engine's record belongs to this asset.
+async fn ingest_state(
+    svc: &MediaPackageVod,
+    scope: &Scope,
+    asset: &v1::Asset,
+) -> Result<Option<ingest::IngestState>, ApiError> {
+    let Some(rec) = svc
+        .deps
+        .store
+        .get(scope, ingest::KIND_INGEST, &asset.id)
+        .await
+        .map_err(|e| store_error(e, "Asset"))?
+    else {
+        return Ok(None);
+    };
+    let state: ingest::IngestState = records::decode(&rec)?;
+    Ok((state.asset_egress_id == asset.egress_id).then_some(state))
+}
+
 async fn full_view(
     svc: &MediaPackageVod,
     ctx: &RequestContext,
     rec: &Record,
     asset: &v1::Asset,
+    known_state: Option<ingest::IngestState>,
 ) -> Result<DescribeAssetResponse, ApiError> {
     let tags = svc
         .deps
@@ -76,7 +104,7 @@ async fn full_view(
     Ok(DescribeAssetResponse {
         arn: Some(rec.arn.clone()),
         created_at: Some(asset.created_at.clone()),
-        egress_endpoints: Some(endpoints(svc, ctx, asset).await?),
+        egress_endpoints: Some(endpoints(svc, ctx, asset, known_state).await?),
         id: Some(asset.id.clone()),
         packaging_group_id: Some(asset.packaging_group_id.clone()),
         resource_id: Some(asset.resource_id.clone()),
@@ -167,15 +195,53 @@ pub(crate) async fn create(
         schema_version: v1::VERSION,
         tags: req.tags.unwrap_or_default(),
     };
+    // The job goes first, in the engine's scope: if the asset transaction below fails or the
+    // process dies in between, the engine finds a job without its asset and drops it; the
+    // reverse order could leave an asset that nothing ever ingests.
+    let job = ingest::Job {
+        schema_version: ingest::VERSION,
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        asset_id: asset.id.clone(),
+        asset_egress_id: asset.egress_id.clone(),
+    };
+    svc.deps
+        .store
+        .insert(
+            &ingest::engine_scope(),
+            NewRecord {
+                kind: ingest::KIND_JOB.into(),
+                id: job.record_id(),
+                arn: job.record_arn(),
+                parent: None,
+                index: BTreeMap::new(),
+                body: records::encode(&job)?,
+                schema_version: ingest::VERSION,
+                tags: BTreeMap::new(),
+            },
+        )
+        .await
+        .map_err(|e| store_error(e, "Asset"))?;
+    let state = NewRecord {
+        kind: ingest::KIND_INGEST.into(),
+        id: req.id.clone(),
+        arn: format!("{}#ingest", arn(ctx, &req.id)),
+        parent: Some(req.packaging_group_id.clone()),
+        index: BTreeMap::new(),
+        body: records::encode(&ingest::IngestState::queued(&asset.egress_id))?,
+        schema_version: ingest::VERSION,
+        tags: BTreeMap::new(),
+    };
     let ops = vec![
         TxOp::AssertExists {
             kind: KIND_GROUP.into(),
             id: req.packaging_group_id.clone(),
         },
         TxOp::Insert(insert),
+        TxOp::Insert(state),
     ];
     let rec = match svc.deps.store.transact(&scope, ops).await {
-        Ok(mut done) => done.pop().flatten(),
+        Ok(done) => done.into_iter().nth(1).flatten(),
         Err(StoreError::ConditionFailed { .. }) => return Err(unknown_group()),
         Err(StoreError::AlreadyExists) => {
             return Err(unprocessable(format!("Asset '{}' already exists", req.id)));
@@ -188,7 +254,16 @@ pub(crate) async fn create(
             "insert returned no record",
         )
     })?;
-    let v = full_view(svc, ctx, &rec, &asset).await?;
+    // The response shows the state as committed (QUEUED), whatever the engine does next.
+    let v = full_view(
+        svc,
+        ctx,
+        &rec,
+        &asset,
+        Some(ingest::IngestState::queued(&asset.egress_id)),
+    )
+    .await?;
+    ingest::wake_engine();
     record_api_call(
         svc,
         ctx,
@@ -225,7 +300,7 @@ pub(crate) async fn describe(
     let scope = scope(ctx);
     let rec = load(svc, &scope, &req.id).await?;
     let asset: v1::Asset = records::decode(&rec)?;
-    Output::json(&full_view(svc, ctx, &rec, &asset).await?)
+    Output::json(&full_view(svc, ctx, &rec, &asset, None).await?)
 }
 
 async fn load(svc: &MediaPackageVod, scope: &Scope, id: &str) -> Result<Record, ApiError> {
@@ -300,6 +375,7 @@ pub(crate) async fn delete(
             StoreError::NotFound => not_found(format!("Asset '{}' does not exist", req.id)),
             e => store_error(e, "Asset"),
         })?;
+    forget_ingest(svc, &scope, &rec).await;
     record_api_call(
         svc,
         ctx,
@@ -310,4 +386,53 @@ pub(crate) async fn delete(
     )
     .await;
     Ok(Output::empty())
+}
+
+/// Remove what the engine kept for a deleted asset: its ingest state and index chunks.
+/// Best effort: the asset is already gone, and leftovers are unreachable (keyed by the asset's
+/// random egress id) and cleared by the next `CreateAsset` of the same id.
+async fn forget_ingest(svc: &MediaPackageVod, scope: &Scope, rec: &Record) {
+    let Ok(asset) = records::decode::<v1::Asset>(rec) else {
+        return;
+    };
+    if let Err(e) = svc
+        .deps
+        .store
+        .delete(scope, ingest::KIND_INGEST, &asset.id, None)
+        .await
+        && !matches!(e, StoreError::NotFound)
+    {
+        tracing::warn!(error = %e, "could not delete an asset's ingest state");
+    }
+    let query = ListQuery {
+        kind: ingest::KIND_INDEX_CHUNK.into(),
+        parent: Some(asset.egress_id.clone()),
+        filters: Vec::new(),
+        limit: 100,
+        page_token: None,
+    };
+    loop {
+        let page = match svc.deps.store.list(scope, &query).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list an asset's index chunks");
+                return;
+            }
+        };
+        if page.items.is_empty() {
+            return;
+        }
+        for chunk in page.items {
+            if let Err(e) = svc
+                .deps
+                .store
+                .delete(scope, ingest::KIND_INDEX_CHUNK, &chunk.id, None)
+                .await
+                && !matches!(e, StoreError::NotFound)
+            {
+                tracing::warn!(error = %e, "could not delete an index chunk");
+                return;
+            }
+        }
+    }
 }

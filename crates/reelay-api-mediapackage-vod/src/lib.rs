@@ -5,8 +5,10 @@
 //! body is a frozen, versioned schema from [`records`]. Egress URLs follow the scheme of
 //! [`egress`]; API calls that change state are appended to the event log of [`events`].
 //!
-//! The packaging engine (ingest, just-in-time packaging, egress serving) is not part of this
-//! crate: assets stay `QUEUED` until that engine exists.
+//! The packaging engine (ingest, just-in-time packaging, egress serving) lives in `reelay-vod`,
+//! which depends on this crate: `CreateAsset` queues an ingest job and wakes the engine, and
+//! `DescribeAsset` reports the state the engine records ([`ingest`]). The engine reads the
+//! records through [`view`].
 //!
 //! **Architecture Invariant:** handlers keep no state outside the metadata store and the object
 //! store, so `POST /_reelay/reset` and restarts need nothing from this crate.
@@ -16,10 +18,12 @@ mod configs;
 pub mod egress;
 pub mod events;
 mod groups;
+pub mod ingest;
 mod quotas;
 mod records;
 mod tags;
 mod validate;
+pub mod view;
 
 pub use quotas::Quotas;
 

@@ -1,0 +1,447 @@
+//! The ingest worker: takes jobs from the store, ingests, persists the index, records the
+//! state and the events.
+
+use crate::index::AssetIndex;
+use crate::source;
+use base64::Engine as _;
+use reelay_api_common::Deps;
+use reelay_api_mediapackage_vod::events::{EventLog, envelope};
+use reelay_api_mediapackage_vod::ingest::{
+    self, IngestState, Job, KIND_INDEX_CHUNK, KIND_INGEST, KIND_JOB, engine_scope, status,
+};
+use reelay_api_mediapackage_vod::{egress, view};
+use reelay_store::{ListQuery, NewRecord, Scope, StoreError, TxOp, Update};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Raw index bytes per chunk record (base64 inflates by 4/3; the store takes 4 MiB bodies).
+const CHUNK_BYTES: usize = 2 * 1024 * 1024;
+/// Chunk records written per transaction (the store allows 100 ops).
+const CHUNKS_PER_TX: usize = 50;
+/// How often the worker rescans the queue without a wake-up (a lost wake-up only delays work).
+const RESCAN: Duration = Duration::from_secs(5);
+/// How long a job may wait for its asset to appear before it is dropped as an orphan.
+const ORPHAN_GRACE: time::Duration = time::Duration::seconds(60);
+/// Longest an ingest may take before it is failed (reads are by range, so this is generous).
+const INGEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Runs forever: drains the job queue, then waits for a wake-up or the rescan period.
+pub async fn run(deps: Deps) {
+    let events = EventLog::new(deps.blob.clone());
+    loop {
+        let wake = ingest::engine_wakeups().notified();
+        tokio::pin!(wake);
+        // Registered before the scan, so a job queued during it is not missed.
+        wake.as_mut().enable();
+        if let Err(e) = drain(&deps, &events).await {
+            tracing::warn!(error = %e, "mediapackage-vod ingest queue scan failed");
+        }
+        tokio::select! {
+            () = &mut wake => {}
+            () = tokio::time::sleep(RESCAN) => {}
+        }
+    }
+}
+
+/// One pass over the queue, in id order. Jobs queued meanwhile are seen by the next pass (their
+/// wake-up was registered before this one started).
+async fn drain(deps: &Deps, events: &EventLog) -> Result<(), StoreError> {
+    let scope = engine_scope();
+    let mut token = None;
+    loop {
+        let page = deps
+            .store
+            .list(
+                &scope,
+                &ListQuery {
+                    kind: KIND_JOB.into(),
+                    parent: None,
+                    filters: Vec::new(),
+                    limit: 50,
+                    page_token: token,
+                },
+            )
+            .await?;
+        for rec in page.items {
+            let done = match serde_json::from_value::<Job>(rec.body.clone()) {
+                Ok(job) => {
+                    // The job is written before the asset's transaction commits: a job younger
+                    // than the grace period whose asset is not there yet is left for later.
+                    let young = time::OffsetDateTime::now_utc() - rec.created_at < ORPHAN_GRACE;
+                    isolated(deps, events, job, young).await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, id = %rec.id, "dropping an undecodable ingest job");
+                    true
+                }
+            };
+            if done {
+                // A crash before this line re-runs the job, which then finds the final state.
+                match deps.store.delete(&scope, KIND_JOB, &rec.id, None).await {
+                    Ok(_) | Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Runs [`process`] in its own task, so that a bug triggered by one source (a panic) fails
+/// that asset instead of stopping the worker.
+/// Returns whether the job is finished (false: keep it for a later pass).
+async fn isolated(deps: &Deps, events: &EventLog, job: Job, young: bool) -> bool {
+    let task = {
+        let (deps, events, job) = (deps.clone(), events.clone(), job.clone());
+        tokio::spawn(async move { process(&deps, &events, &job, young).await })
+    };
+    match task.await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(error = %e, asset = %job.asset_id, "ingest task failed");
+            let scope = Scope::new(job.account.clone(), job.region.clone());
+            if let Ok(Some(rec)) = deps.store.get(&scope, KIND_INGEST, &job.asset_id).await
+                && let Ok(mut state) = serde_json::from_value::<IngestState>(rec.body.clone())
+                && state.asset_egress_id == job.asset_egress_id
+            {
+                state.status = status::FAILED.into();
+                state.reason = Some("internal error while ingesting the source".into());
+                let _ = deps
+                    .store
+                    .update(
+                        &scope,
+                        KIND_INGEST,
+                        &job.asset_id,
+                        Some(rec.version),
+                        state_update(&state),
+                    )
+                    .await;
+            }
+            true
+        }
+    }
+}
+
+fn state_update(state: &IngestState) -> Update {
+    Update {
+        body: serde_json::to_value(state).unwrap_or(Value::Null),
+        index: BTreeMap::new(),
+        parent: None,
+        schema_version: ingest::VERSION,
+    }
+}
+
+/// Ingests one asset; returns whether the job is finished. Every ingest failure ends in a
+/// recorded state; store failures leave the job for a later pass.
+async fn process(deps: &Deps, events: &EventLog, job: &Job, young: bool) -> bool {
+    let scope = Scope::new(job.account.clone(), job.region.clone());
+    let asset = match view::asset(deps.store.as_ref(), &scope, &job.asset_id).await {
+        Ok(Some(a)) if a.egress_id == job.asset_egress_id => a,
+        // Not committed yet (young), or gone / re-created: nothing to do.
+        Ok(_) => return !young,
+        Err(e) => {
+            tracing::warn!(error = %e, asset = %job.asset_id, "cannot read an asset to ingest");
+            return false;
+        }
+    };
+    let rec = match deps.store.get(&scope, KIND_INGEST, &asset.id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return true,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read an ingest state");
+            return false;
+        }
+    };
+    let Ok(mut state) = serde_json::from_value::<IngestState>(rec.body.clone()) else {
+        tracing::warn!(asset = %asset.id, "undecodable ingest state");
+        return true;
+    };
+    if state.asset_egress_id != asset.egress_id
+        || state.status == status::PLAYABLE
+        || state.status == status::FAILED
+    {
+        return true;
+    }
+    state.status = status::PROCESSING.into();
+    state.ingest_count = state.ingest_count.saturating_add(1);
+    let Ok(rec) = deps
+        .store
+        .update(
+            &scope,
+            KIND_INGEST,
+            &asset.id,
+            Some(rec.version),
+            state_update(&state),
+        )
+        .await
+    else {
+        return true; // Deleted or raced by another engine: that one owns it now.
+    };
+    let emit = |detail: Value, resources: Vec<String>| {
+        let t = deps.clock.now();
+        let ev = envelope(
+            "MediaPackage Input Notification",
+            "aws.mediapackage",
+            &job.account,
+            &job.region,
+            t,
+            resources,
+            detail,
+        );
+        async move {
+            if let Err(e) = events.append(&job.account, &job.region, t, &ev).await {
+                tracing::warn!(error = %e, "could not append an ingest event");
+            }
+        }
+    };
+    emit(
+        json!({"event": "IngestStart", "message": format!("Ingest started for asset '{}'", asset.id)}),
+        vec![asset.arn.clone()],
+    )
+    .await;
+    let outcome = match tokio::time::timeout(
+        INGEST_TIMEOUT,
+        source::ingest(&deps.blob, &asset.source_arn),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "ingest did not finish within {} seconds",
+            INGEST_TIMEOUT.as_secs()
+        )),
+    };
+    let outcome = match outcome {
+        Ok(index) => save_index(deps, &scope, &asset.egress_id, &index)
+            .await
+            .map(|chunks| (index, chunks)),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((_index, chunks)) => {
+            state.status = status::PLAYABLE.into();
+            state.index_chunks = chunks;
+            state.reason = None;
+            if deps
+                .store
+                .update(
+                    &scope,
+                    KIND_INGEST,
+                    &asset.id,
+                    Some(rec.version),
+                    state_update(&state),
+                )
+                .await
+                .is_err()
+            {
+                return true;
+            }
+            emit(
+                json!({"event": "IngestComplete", "message": format!("Ingest completed for asset '{}'", asset.id)}),
+                vec![asset.arn.clone()],
+            )
+            .await;
+            announce_playable(deps, &scope, job, &asset, &emit).await;
+        }
+        Err(reason) => {
+            state.status = status::FAILED.into();
+            state.reason = Some(reason.clone());
+            if deps
+                .store
+                .update(
+                    &scope,
+                    KIND_INGEST,
+                    &asset.id,
+                    Some(rec.version),
+                    state_update(&state),
+                )
+                .await
+                .is_err()
+            {
+                return true;
+            }
+            emit(
+                json!({"event": "IngestError", "message": reason}),
+                vec![asset.arn.clone()],
+            )
+            .await;
+        }
+    }
+    true
+}
+
+/// One `VodAssetPlayable` per configuration the engine can package (UG:cloudwatch-events-example).
+async fn announce_playable<F, Fut>(
+    deps: &Deps,
+    scope: &Scope,
+    job: &Job,
+    asset: &view::AssetView,
+    emit: &F,
+) where
+    F: Fn(Value, Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let store = deps.store.as_ref();
+    let Ok(Some(group)) = view::group(store, scope, &asset.packaging_group_id).await else {
+        return;
+    };
+    let Ok(configs) = view::configs_of_group(store, scope, &asset.packaging_group_id).await else {
+        return;
+    };
+    let domain = egress::domain_name(
+        &deps.endpoints.public_url,
+        &job.region,
+        &job.account,
+        &group.egress_id,
+    );
+    for c in configs {
+        if ingest::unsupported_reason(&c.package_type, &c.package).is_some() {
+            continue;
+        }
+        let list = c
+            .package
+            .get("HlsManifests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let urls: Vec<String> = list
+            .iter()
+            .map(|m| {
+                let name = m
+                    .get("ManifestName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("index");
+                egress::endpoint_url(
+                    &domain,
+                    &asset.egress_id,
+                    &c.egress_ids,
+                    &egress::manifest_file(&c.package_type, name),
+                )
+            })
+            .collect();
+        emit(
+            json!({
+                "event": "VodAssetPlayable",
+                "message": format!("Asset '{}' is now playable for PackagingConfiguration '{}'", asset.id, c.id),
+                "packaging_configuration_id": c.id,
+                "manifest_urls": urls,
+            }),
+            vec![asset.arn.clone(), c.arn.clone()],
+        )
+        .await;
+    }
+}
+
+fn chunk_id(egress_id: &str, n: usize) -> String {
+    format!("{egress_id}-{n:05}")
+}
+
+/// Writes the index as chunk records (replacing any left by an interrupted attempt).
+async fn save_index(
+    deps: &Deps,
+    scope: &Scope,
+    egress_id: &str,
+    index: &AssetIndex,
+) -> Result<u32, String> {
+    delete_chunks(deps, scope, egress_id).await?;
+    let bytes = index.encode();
+    let chunks: Vec<&[u8]> = bytes.chunks(CHUNK_BYTES).collect();
+    let n = chunks.len();
+    for (batch_no, batch) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
+        let ops = batch
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let id = chunk_id(egress_id, batch_no * CHUNKS_PER_TX + i);
+                TxOp::Insert(NewRecord {
+                    kind: KIND_INDEX_CHUNK.into(),
+                    arn: format!(
+                        "arn:reelay:mediapackage-vod-engine:::index/{}/{}/{id}",
+                        scope.account, scope.region
+                    ),
+                    id,
+                    parent: Some(egress_id.to_string()),
+                    index: BTreeMap::new(),
+                    body: json!({
+                        "schema_version": 1,
+                        "data": base64::engine::general_purpose::STANDARD.encode(c),
+                    }),
+                    schema_version: 1,
+                    tags: BTreeMap::new(),
+                })
+            })
+            .collect();
+        deps.store
+            .transact(scope, ops)
+            .await
+            .map_err(|e| format!("cannot store the asset index: {e}"))?;
+    }
+    u32::try_from(n).map_err(|_| "the asset index is too large".to_string())
+}
+
+async fn delete_chunks(deps: &Deps, scope: &Scope, egress_id: &str) -> Result<(), String> {
+    loop {
+        let page = deps
+            .store
+            .list(
+                scope,
+                &ListQuery {
+                    kind: KIND_INDEX_CHUNK.into(),
+                    parent: Some(egress_id.to_string()),
+                    filters: Vec::new(),
+                    limit: 50,
+                    page_token: None,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if page.items.is_empty() {
+            return Ok(());
+        }
+        for r in page.items {
+            match deps
+                .store
+                .delete(scope, KIND_INDEX_CHUNK, &r.id, None)
+                .await
+            {
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+}
+
+/// Loads a persisted index.
+pub async fn load_index(
+    deps: &Deps,
+    scope: &Scope,
+    egress_id: &str,
+    chunks: u32,
+) -> Result<Arc<AssetIndex>, String> {
+    let mut bytes = Vec::new();
+    for n in 0..chunks as usize {
+        let rec = deps
+            .store
+            .get(scope, KIND_INDEX_CHUNK, &chunk_id(egress_id, n))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("index chunk {n} is missing"))?;
+        let data = rec
+            .body
+            .get("data")
+            .and_then(Value::as_str)
+            .ok_or("index chunk without data")?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| format!("index chunk {n}: {e}"))?;
+        bytes.extend_from_slice(&raw);
+    }
+    AssetIndex::decode(&bytes)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,637 @@
+//! HLS with MPEG-TS segments, just in time (`HlsPackage`).
+//!
+//! Names below the endpoint directory (all relative URIs, so any prefix works):
+//!
+//! | File | What |
+//! |---|---|
+//! | `<manifest>.m3u8` | multivariant playlist of one `HlsManifest` |
+//! | `<manifest>.v<t>.m3u8` | media playlist of video track `t` (muxed with audio unless `useAudioRenditionGroup`) |
+//! | `<manifest>.a<t>.m3u8` | media playlist of audio track `t` (audio rendition group) |
+//! | `<manifest>.v<t>.iframe.m3u8` | I-frame playlist, byte ranges into the `v<t>` segments |
+//! | `v<t>.<n>.ts`, `a<t>.<n>.ts` | segment `n` (from 1) |
+//!
+//! Manifest names are letters, digits, `_` and `-`, so the dots cannot be ambiguous.
+
+use crate::index::{AssetIndex, IdxSample, TrackCodec, TrackIndex};
+use crate::segment::{self, Segment};
+use bytes::{Bytes, BytesMut};
+use reelay_aws::generated::mediapackage_vod::types::{HlsManifest, HlsPackage};
+use reelay_blob::BlobStore;
+use reelay_format_ts::{AacConfig, Muxer, MuxerConfig, Sample, VideoCodec, VideoTrack};
+use reelay_manifest_hls as hls;
+use std::ops::Range;
+use std::time::Duration;
+
+/// Time added to every TS timestamp so that samples before the edit list's start (B-frame
+/// reordering, AAC priming) keep positive timestamps: 10 s, in 90 kHz units.
+const TS_OFFSET: i64 = 900_000;
+/// Largest contiguous range read from a source for one segment; beyond it, reads are split.
+const MAX_RUN_BYTES: u64 = 16 * 1024 * 1024;
+/// A gap between samples up to this size is read through rather than split.
+const MAX_GAP_BYTES: u64 = 256 * 1024;
+
+/// A request under an HLS endpoint, parsed from the file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HlsFile {
+    /// `<manifest>.m3u8`
+    Multivariant(String),
+    /// `<manifest>.v<t>.m3u8` / `<manifest>.a<t>.m3u8` (`true` for audio)
+    Media(String, bool, usize),
+    /// `<manifest>.v<t>.iframe.m3u8`
+    IFrames(String, usize),
+    /// `v<t>.<n>.ts` / `a<t>.<n>.ts` (`true` for audio; `n` from 1)
+    Segment(bool, usize, usize),
+}
+
+fn track_ref(s: &str) -> Option<(bool, usize)> {
+    let (audio, digits) = match s.strip_prefix('v') {
+        Some(d) => (false, d),
+        None => (true, s.strip_prefix('a')?),
+    };
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((audio, digits.parse().ok()?))
+}
+
+impl HlsFile {
+    /// Parses a file name; `None` for anything else (answered 404).
+    pub fn parse(name: &str) -> Option<HlsFile> {
+        if let Some(stem) = name.strip_suffix(".ts") {
+            let (t, n) = stem.split_once('.')?;
+            if n.is_empty() || n.len() > 9 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: usize = n.parse().ok()?;
+            let (audio, t) = track_ref(t)?;
+            return (n >= 1).then_some(HlsFile::Segment(audio, t, n));
+        }
+        let stem = name.strip_suffix(".m3u8")?;
+        let mut parts = stem.split('.');
+        let manifest = parts.next()?.to_string();
+        let second = parts.next();
+        let third = parts.next();
+        if parts.next().is_some() || manifest.is_empty() {
+            return None;
+        }
+        match (second, third) {
+            (None, None) => Some(HlsFile::Multivariant(manifest)),
+            (Some(t), None) => {
+                let (audio, t) = track_ref(t)?;
+                Some(HlsFile::Media(manifest, audio, t))
+            }
+            (Some(t), Some("iframe")) => match track_ref(t)? {
+                (false, t) => Some(HlsFile::IFrames(manifest, t)),
+                (true, _) => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// What a request can fail with.
+#[derive(Debug)]
+pub enum PackError {
+    /// Nothing at that name (404).
+    NotFound(String),
+    /// Reading the source or muxing failed (500).
+    Internal(String),
+}
+
+/// The packaging plan of one configuration for one asset: which tracks, where the cuts are.
+pub struct Plan<'a> {
+    index: &'a AssetIndex,
+    package: &'a HlsPackage,
+    /// Segments of the reference (first video) track.
+    reference: Vec<Segment>,
+}
+
+impl<'a> Plan<'a> {
+    /// Plans `package` over `index`.
+    pub fn new(index: &'a AssetIndex, package: &'a HlsPackage) -> Result<Self, PackError> {
+        let videos = index.video_tracks();
+        let Some(&first) = videos.first() else {
+            return Err(PackError::Internal("the asset has no video track".into()));
+        };
+        let target =
+            u32::try_from(package.segment_duration_seconds.unwrap_or(6).clamp(1, 30)).unwrap_or(6);
+        let reference = segment::cut(&index.tracks[first], target);
+        Ok(Plan {
+            index,
+            package,
+            reference,
+        })
+    }
+
+    fn grouped_audio(&self) -> bool {
+        self.package.use_audio_rendition_group.unwrap_or(false)
+    }
+
+    /// The audio track muxed into video track `v`'s segments, if any: one from the same source,
+    /// else the first audio track.
+    fn muxed_audio(&self, v: usize) -> Option<usize> {
+        if self.grouped_audio() {
+            return None;
+        }
+        let source = self.index.tracks[v].source;
+        let audio = self.index.audio_tracks();
+        self.index
+            .tracks
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.codec == TrackCodec::Aac && t.source == source)
+            .map(|(i, _)| i)
+            .or_else(|| audio.first().copied())
+    }
+
+    /// Samples of track `t` in each segment.
+    fn spans(&self, t: usize) -> Vec<Range<usize>> {
+        segment::follow(&self.index.tracks[t], &self.reference)
+    }
+
+    fn manifest(&self, name: &str) -> Result<&'a HlsManifest, PackError> {
+        self.package
+            .hls_manifests
+            .iter()
+            .find(|m| m.manifest_name.as_deref().unwrap_or("index") == name)
+            .ok_or_else(|| PackError::NotFound(format!("no manifest named '{name}'")))
+    }
+
+    fn check_video(&self, t: usize) -> Result<(), PackError> {
+        match self.index.tracks.get(t) {
+            Some(tr) if tr.codec.is_video() => Ok(()),
+            _ => Err(PackError::NotFound(format!("no video rendition v{t}"))),
+        }
+    }
+
+    fn check_audio(&self, t: usize) -> Result<(), PackError> {
+        if self.grouped_audio() && self.index.audio_tracks().contains(&t) {
+            Ok(())
+        } else {
+            Err(PackError::NotFound(format!("no audio rendition a{t}")))
+        }
+    }
+
+    /// Peak and average bits per second of a track's segments.
+    fn bitrates(&self, t: usize) -> (u64, u64) {
+        let track = &self.index.tracks[t];
+        let mut peak = 0u64;
+        let mut total_bytes = 0u64;
+        for (seg, span) in self.reference.iter().zip(self.spans(t)) {
+            let b = segment::bytes(&track.samples[span]);
+            total_bytes += b;
+            if seg.duration > 0.0 {
+                peak = peak.max((b as f64 * 8.0 / seg.duration) as u64);
+            }
+        }
+        let total: f64 = self.reference.iter().map(|s| s.duration).sum();
+        let avg = if total > 0.0 {
+            (total_bytes as f64 * 8.0 / total) as u64
+        } else {
+            0
+        };
+        (peak, avg)
+    }
+
+    fn codecs(&self, t: usize) -> Option<String> {
+        let tr = &self.index.tracks[t];
+        match tr.codec {
+            TrackCodec::Avc => hls::codecs::avc(&tr.fourcc, &tr.config).ok(),
+            TrackCodec::Hevc => hls::codecs::hevc(&tr.fourcc, &tr.config).ok(),
+            TrackCodec::Aac => hls::codecs::aac(&tr.config).ok(),
+        }
+    }
+
+    /// The video renditions of a manifest after its `streamSelection`, in its stream order.
+    fn selected_videos(&self, m: &HlsManifest) -> Vec<usize> {
+        let mut v = self.index.video_tracks();
+        if let Some(sel) = &m.stream_selection {
+            let min = sel.min_video_bits_per_second.unwrap_or(0).max(0) as u64;
+            let max = sel
+                .max_video_bits_per_second
+                .map_or(u64::MAX, |x| x.max(0) as u64);
+            v.retain(|&t| {
+                let b = self.index.tracks[t].average_bitrate();
+                b >= min && b <= max
+            });
+            let order = sel.stream_order.as_ref().map(|o| o.as_str().to_string());
+            match order.as_deref() {
+                Some("VIDEO_BITRATE_ASCENDING") => {
+                    v.sort_by_key(|&t| self.index.tracks[t].average_bitrate());
+                }
+                Some("VIDEO_BITRATE_DESCENDING") => {
+                    v.sort_by_key(|&t| std::cmp::Reverse(self.index.tracks[t].average_bitrate()));
+                }
+                _ => {}
+            }
+        }
+        v
+    }
+
+    /// `<manifest>.m3u8`.
+    pub fn multivariant(&self, name: &str) -> Result<String, PackError> {
+        let m = self.manifest(name)?;
+        let mut pl = hls::MultivariantPlaylist {
+            independent_segments: true,
+            ..Default::default()
+        };
+        let audio = if self.grouped_audio() {
+            self.index.audio_tracks()
+        } else {
+            Vec::new()
+        };
+        let mut audio_peak = 0u64;
+        let mut audio_avg = 0u64;
+        let mut audio_codecs = None;
+        for (n, &a) in audio.iter().enumerate() {
+            let tr = &self.index.tracks[a];
+            let (p, avg) = self.bitrates(a);
+            audio_peak = audio_peak.max(p);
+            audio_avg = audio_avg.max(avg);
+            if audio_codecs.is_none() {
+                audio_codecs = self.codecs(a);
+            }
+            let language = tr
+                .language
+                .and_then(|l| String::from_utf8(l.to_vec()).ok())
+                .filter(|l| l != "und");
+            pl.renditions.push(hls::Rendition {
+                kind: hls::MediaType::Audio,
+                group_id: "audio".into(),
+                name: language
+                    .clone()
+                    .unwrap_or_else(|| format!("Audio {}", n + 1)),
+                language,
+                default: n == 0,
+                autoselect: true,
+                uri: Some(format!("{name}.a{a}.m3u8")),
+                channels: Some(tr.channels.to_string()),
+                instream_id: None,
+            });
+        }
+        let videos = self.selected_videos(m);
+        for &v in &videos {
+            let tr = &self.index.tracks[v];
+            let (mut peak, mut avg) = self.bitrates(v);
+            let mut codecs = self.codecs(v);
+            let mux = self.muxed_audio(v);
+            let extra = match mux {
+                Some(a) => {
+                    let (p, av) = self.bitrates(a);
+                    Some((p, av, self.codecs(a)))
+                }
+                None if !audio.is_empty() => Some((audio_peak, audio_avg, audio_codecs.clone())),
+                None => None,
+            };
+            if let Some((p, av, c)) = extra {
+                peak += p;
+                avg += av;
+                if let (Some(vc), Some(ac)) = (&codecs, c) {
+                    codecs = Some(format!("{vc},{ac}"));
+                }
+            }
+            let secs = tr.duration_secs();
+            pl.variants.push(hls::VariantStream {
+                uri: format!("{name}.v{v}.m3u8"),
+                // MPEG-TS adds about 5-10 % of packet and PES overhead to the payload.
+                bandwidth: peak + peak / 10,
+                average_bandwidth: Some(avg + avg / 10),
+                codecs,
+                resolution: Some(hls::Resolution {
+                    width: u64::from(tr.width),
+                    height: u64::from(tr.height),
+                }),
+                frame_rate: (secs > 0.0)
+                    .then(|| (tr.samples.len() as f64 / secs * 1000.0).round() / 1000.0),
+                audio: (!audio.is_empty()).then(|| "audio".to_string()),
+                subtitles: None,
+            });
+        }
+        if m.include_iframe_only_stream.unwrap_or(false)
+            && let Some(&first) = videos.first()
+        {
+            let tr = &self.index.tracks[first];
+            let syncs = tr.samples.iter().filter(|s| s.sync).count().max(1);
+            let bytes: u64 = tr
+                .samples
+                .iter()
+                .filter(|s| s.sync)
+                .map(|s| u64::from(s.size))
+                .sum();
+            let secs = tr.duration_secs().max(0.001);
+            let _ = syncs;
+            pl.i_frame_streams.push(hls::IFrameStream {
+                uri: format!("{name}.v{first}.iframe.m3u8"),
+                bandwidth: (bytes as f64 * 8.0 / secs * 1.1) as u64,
+                average_bandwidth: None,
+                codecs: self.codecs(first),
+                resolution: Some(hls::Resolution {
+                    width: u64::from(tr.width),
+                    height: u64::from(tr.height),
+                }),
+            });
+        }
+        pl.write().map_err(|e| PackError::Internal(e.to_string()))
+    }
+
+    fn base_playlist(&self) -> hls::MediaPlaylist {
+        hls::MediaPlaylist {
+            playlist_type: Some(hls::PlaylistType::Vod),
+            independent_segments: true,
+            end_list: true,
+            ..Default::default()
+        }
+    }
+
+    fn apply_pdt(
+        &self,
+        m: &HlsManifest,
+        pl: &mut hls::MediaPlaylist,
+        start: Option<hls::DateTime>,
+    ) {
+        let interval = m.program_date_time_interval_seconds.unwrap_or(0);
+        if interval > 0
+            && let Some(start) = start
+        {
+            pl.apply_program_date_times(start, Duration::from_secs(interval as u64));
+        }
+    }
+
+    /// `<manifest>.v<t>.m3u8` or `<manifest>.a<t>.m3u8`. `start` is the ingest time of the
+    /// content, for `EXT-X-PROGRAM-DATE-TIME`.
+    pub fn media(
+        &self,
+        name: &str,
+        audio: bool,
+        t: usize,
+        start: Option<hls::DateTime>,
+    ) -> Result<String, PackError> {
+        let m = self.manifest(name)?;
+        let prefix = if audio {
+            self.check_audio(t)?;
+            'a'
+        } else {
+            self.check_video(t)?;
+            'v'
+        };
+        let mut pl = self.base_playlist();
+        for (n, seg) in self.reference.iter().enumerate() {
+            pl.segments.push(hls::MediaSegment {
+                uri: format!("{prefix}{t}.{}.ts", n + 1),
+                duration: Duration::from_secs_f64(seg.duration),
+                ..Default::default()
+            });
+        }
+        self.apply_pdt(m, &mut pl, start);
+        pl.write().map_err(|e| PackError::Internal(e.to_string()))
+    }
+
+    /// `<manifest>.v<t>.iframe.m3u8`: one entry per sync sample, a byte range of the segment
+    /// holding it. Needs the segments' layout, so every segment of the rendition is built
+    /// (through `segment_of`, which caches them).
+    pub async fn iframes<F, Fut>(
+        &self,
+        name: &str,
+        t: usize,
+        start: Option<hls::DateTime>,
+        mut segment_of: F,
+    ) -> Result<String, PackError>
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = Result<Built, PackError>>,
+    {
+        let m = self.manifest(name)?;
+        self.check_video(t)?;
+        let tr = &self.index.tracks[t];
+        let mut pl = self.base_playlist();
+        pl.i_frames_only = true;
+        let spans = self.spans(t);
+        let end_time = self.reference.last().map_or(0.0, |s| s.start + s.duration);
+        // Presentation times of every sync sample, to give each I-frame its duration.
+        let mut times = Vec::new();
+        for span in &spans {
+            for s in &tr.samples[span.clone()] {
+                if s.sync {
+                    times.push(tr.pts_secs(s));
+                }
+            }
+        }
+        let mut k = 0usize;
+        for (n, _) in spans.iter().enumerate() {
+            let built = segment_of(n + 1).await?;
+            for r in &built.keyframes {
+                let this = times.get(k).copied().unwrap_or(end_time);
+                let next = times.get(k + 1).copied().unwrap_or(end_time);
+                k += 1;
+                pl.segments.push(hls::MediaSegment {
+                    uri: format!("v{t}.{}.ts", n + 1),
+                    duration: Duration::from_secs_f64((next - this).max(0.0)),
+                    byte_range: Some(hls::ByteRange {
+                        length: r.end - r.start,
+                        offset: Some(r.start),
+                    }),
+                    ..Default::default()
+                });
+            }
+        }
+        self.apply_pdt(m, &mut pl, start);
+        pl.write().map_err(|e| PackError::Internal(e.to_string()))
+    }
+
+    /// Builds TS segment `n` (from 1) of `v<t>` / `a<t>`.
+    pub async fn segment(
+        &self,
+        blob: &BlobStore,
+        audio_only: bool,
+        t: usize,
+        n: usize,
+    ) -> Result<Built, PackError> {
+        if audio_only {
+            self.check_audio(t)?;
+        } else {
+            self.check_video(t)?;
+        }
+        let idx = n
+            .checked_sub(1)
+            .filter(|&i| i < self.reference.len())
+            .ok_or_else(|| PackError::NotFound(format!("no segment {n}")))?;
+        let mut parts: Vec<(usize, Range<usize>)> = Vec::new();
+        if audio_only {
+            parts.push((t, self.spans(t).swap_remove(idx)));
+        } else {
+            parts.push((t, self.spans(t).swap_remove(idx)));
+            if let Some(a) = self.muxed_audio(t) {
+                parts.push((a, self.spans(a).swap_remove(idx)));
+            }
+        }
+        let mut config = MuxerConfig::default();
+        let mut video_track = None;
+        let mut audio_track = None;
+        for (tr_i, _) in &parts {
+            let tr = &self.index.tracks[*tr_i];
+            match tr.codec {
+                TrackCodec::Avc | TrackCodec::Hevc => {
+                    let codec = if tr.codec == TrackCodec::Avc {
+                        VideoCodec::H264
+                    } else {
+                        VideoCodec::H265
+                    };
+                    config = config.with_video(VideoTrack::LengthPrefixed {
+                        codec,
+                        record: Bytes::from(tr.config.clone()),
+                    });
+                    video_track = Some(*tr_i);
+                }
+                TrackCodec::Aac => {
+                    let aac = AacConfig::from_audio_specific_config(&tr.config)
+                        .map_err(|e| PackError::Internal(format!("audio config: {e}")))?;
+                    config = config.with_audio(aac);
+                    audio_track = Some(*tr_i);
+                }
+            }
+        }
+        // Fetch every sample's bytes, grouped by source file.
+        let mut items: Vec<(i64, usize, IdxSample, Bytes)> = Vec::new();
+        for (tr_i, span) in &parts {
+            let tr = &self.index.tracks[*tr_i];
+            let samples = &tr.samples[span.clone()];
+            let data = read_samples(blob, self.index, tr, samples).await?;
+            for (s, d) in samples.iter().zip(data) {
+                items.push((to_90k(tr, s.dts as i64), *tr_i, *s, d));
+            }
+        }
+        // Decode order across tracks, video first on ties (stable sort keeps per-track order).
+        items.sort_by_key(|(dts, tr_i, _, _)| (*dts, Some(*tr_i) != video_track));
+        let mut mux = Muxer::new(config).map_err(|e| PackError::Internal(format!("ts: {e}")))?;
+        let mut out = BytesMut::new();
+        out.extend_from_slice(&mux.write_pat_pmt());
+        let mut keyframes = Vec::new();
+        for (dts90, tr_i, s, data) in &items {
+            let tr = &self.index.tracks[*tr_i];
+            let sample = if Some(*tr_i) == video_track {
+                let pts90 = to_90k(tr, s.pts());
+                Sample::video(clamp(pts90), clamp(*dts90), s.sync, data)
+            } else if Some(*tr_i) == audio_track {
+                Sample::audio(clamp(*dts90), data)
+            } else {
+                continue;
+            };
+            let at = out.len() as u64;
+            let bytes = mux
+                .write_sample(&sample)
+                .map_err(|e| PackError::Internal(format!("ts: {e}")))?;
+            out.extend_from_slice(&bytes);
+            if Some(*tr_i) == video_track && s.sync {
+                // The first I-frame of a segment includes the PAT and PMT before it.
+                let start = if keyframes.is_empty() { 0 } else { at };
+                keyframes.push(start..out.len() as u64);
+            }
+        }
+        Ok(Built {
+            bytes: out.freeze(),
+            keyframes,
+        })
+    }
+}
+
+/// A built segment and the byte ranges of its video keyframes.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The TS bytes.
+    pub bytes: Bytes,
+    /// Byte range of each keyframe's packets (the first from the segment start).
+    pub keyframes: Vec<Range<u64>>,
+}
+
+fn to_90k(tr: &TrackIndex, t: i64) -> i64 {
+    let rel = i128::from(t) - i128::from(tr.media_time);
+    let v = rel * 90_000 / i128::from(tr.timescale.max(1));
+    i64::try_from(v)
+        .unwrap_or(i64::MAX)
+        .saturating_add(TS_OFFSET)
+}
+
+fn clamp(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Reads the data of `samples` (in order) from the track's source, merging nearby samples
+/// into one range read.
+pub async fn read_samples(
+    blob: &BlobStore,
+    index: &AssetIndex,
+    tr: &TrackIndex,
+    samples: &[IdxSample],
+) -> Result<Vec<Bytes>, PackError> {
+    let key = index
+        .sources
+        .get(tr.source as usize)
+        .ok_or_else(|| PackError::Internal("track source out of range".into()))?;
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    order.sort_by_key(|&i| samples[i].offset);
+    let mut out = vec![Bytes::new(); samples.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let start = samples[order[i]].offset;
+        let mut end = start + u64::from(samples[order[i]].size);
+        let mut j = i + 1;
+        while j < order.len() {
+            let s = &samples[order[j]];
+            let s_end = s.offset + u64::from(s.size);
+            if s.offset > end + MAX_GAP_BYTES || s_end.max(end) - start > MAX_RUN_BYTES {
+                break;
+            }
+            end = end.max(s_end);
+            j += 1;
+        }
+        let buf = blob
+            .read_range(&index.bucket, key, start..end)
+            .await
+            .map_err(|e| PackError::Internal(format!("reading source '{key}': {e}")))?;
+        for &k in &order[i..j] {
+            let s = &samples[k];
+            let a = (s.offset - start) as usize;
+            let b = a + s.size as usize;
+            out[k] = buf.get(a..b).map(|_| buf.slice(a..b)).ok_or_else(|| {
+                PackError::Internal(format!("source '{key}' is shorter than its index"))
+            })?;
+        }
+        i = j;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            HlsFile::parse("index.m3u8"),
+            Some(HlsFile::Multivariant("index".into()))
+        );
+        assert_eq!(
+            HlsFile::parse("my_x-1.v0.m3u8"),
+            Some(HlsFile::Media("my_x-1".into(), false, 0))
+        );
+        assert_eq!(
+            HlsFile::parse("index.a3.m3u8"),
+            Some(HlsFile::Media("index".into(), true, 3))
+        );
+        assert_eq!(
+            HlsFile::parse("index.v2.iframe.m3u8"),
+            Some(HlsFile::IFrames("index".into(), 2))
+        );
+        assert_eq!(
+            HlsFile::parse("v0.12.ts"),
+            Some(HlsFile::Segment(false, 0, 12))
+        );
+        assert_eq!(HlsFile::parse("v0.0.ts"), None);
+        assert_eq!(HlsFile::parse("x0.1.ts"), None);
+        assert_eq!(HlsFile::parse("index.a2.iframe.m3u8"), None);
+        assert_eq!(HlsFile::parse("index.mpd"), None);
+        assert_eq!(HlsFile::parse(".m3u8"), None);
+        assert_eq!(HlsFile::parse("v99999.1.ts"), None);
+    }
+}

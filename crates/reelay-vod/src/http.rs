@@ -1,0 +1,342 @@
+//! The egress HTTP surface: `GET` / `HEAD` / `OPTIONS` under [`crate::EGRESS_PREFIX`].
+//!
+//! `<prefix>/<region>/<account>/<group egress id>/out/v1/<asset>/<config 1>/<config 2>/<file>`
+//! (see `reelay_api_mediapackage_vod::egress`). Every answer carries CORS headers so browser
+//! players on other origins can play; single byte ranges are honoured (I-frame playlists and
+//! players use them).
+
+use crate::Engine;
+use crate::engine::load_index;
+use crate::hls::{Built, HlsFile, PackError, Plan};
+use crate::index::AssetIndex;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use reelay_api_mediapackage_vod::ingest::{self, IngestState, KIND_INGEST, status};
+use reelay_api_mediapackage_vod::view;
+use reelay_aws::generated::mediapackage_vod::types::HlsPackage;
+use reelay_store::Scope;
+use std::sync::Arc;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "message": message.into() }).to_string();
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    cors(r.headers_mut());
+    r
+}
+
+fn cors(h: &mut HeaderMap) {
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Content-Length, Content-Range, Accept-Ranges"),
+    );
+}
+
+/// `OPTIONS`: the CORS preflight of a ranged request.
+pub async fn preflight() -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    let h = r.headers_mut();
+    cors(h);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Range, X-MediaPackage-CDNIdentifier"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    r
+}
+
+/// `GET` and `HEAD`.
+pub async fn serve(
+    State(engine): State<Arc<Engine>>,
+    method: Method,
+    headers: HeaderMap,
+    Path(rest): Path<String>,
+) -> Response {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [
+        region,
+        account,
+        group_egress,
+        "out",
+        "v1",
+        asset_egress,
+        c1,
+        c2,
+        file,
+    ] = parts[..]
+    else {
+        return error(StatusCode::NOT_FOUND, "not found");
+    };
+    let (content_type, body) = match resolve(
+        &engine,
+        region,
+        account,
+        group_egress,
+        [asset_egress, c1, c2],
+        file,
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    respond(method, &headers, content_type, body)
+}
+
+fn respond(
+    method: Method,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response {
+    let total = body.len() as u64;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| parse_range(v, total));
+    let (status, slice, content_range) = match range {
+        None => (StatusCode::OK, body, None),
+        Some(Some((a, b))) => (
+            StatusCode::PARTIAL_CONTENT,
+            body.slice(a as usize..=b as usize),
+            Some(format!("bytes {a}-{b}/{total}")),
+        ),
+        Some(None) => {
+            let mut r = error(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return r;
+        }
+    };
+    let len = slice.len();
+    let mut r = if method == Method::HEAD {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(slice))
+    };
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // Packaging is a pure function of an immutable asset and configuration.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400"),
+    );
+    if let Some(cr) = content_range.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        h.insert(header::CONTENT_RANGE, cr);
+    }
+    cors(h);
+    r
+}
+
+/// A single `bytes=` range as an inclusive pair; `None` when unsatisfiable or malformed
+/// (RFC 9110 §14.1.2). Multiple ranges are not supported and answered 416.
+pub fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = v.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || total == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        if n == 0 {
+            return None;
+        }
+        return Some((total.saturating_sub(n), total - 1));
+    }
+    let a: u64 = a.parse().ok()?;
+    if a >= total {
+        return None;
+    }
+    let b = if b.is_empty() {
+        total - 1
+    } else {
+        b.parse::<u64>().ok()?.min(total - 1)
+    };
+    (a <= b).then_some((a, b))
+}
+
+fn pack_error(e: PackError) -> Response {
+    match e {
+        PackError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        PackError::Internal(m) => {
+            tracing::warn!(error = %m, "packaging failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, m)
+        }
+    }
+}
+
+async fn resolve(
+    engine: &Engine,
+    region: &str,
+    account: &str,
+    group_egress: &str,
+    ids: [&str; 3],
+    file: &str,
+) -> Result<(&'static str, Bytes), Response> {
+    let not_found = || error(StatusCode::NOT_FOUND, "not found");
+    let internal = |m: String| error(StatusCode::INTERNAL_SERVER_ERROR, m);
+    let store = engine.deps.store.as_ref();
+    let scope = Scope::new(account, region);
+    let asset = view::asset_by_egress(store, &scope, ids[0])
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let group = view::group(store, &scope, &asset.packaging_group_id)
+        .await
+        .map_err(internal)?
+        .filter(|g| g.egress_id == group_egress)
+        .ok_or_else(not_found)?;
+    let config = view::config_by_egress(store, &scope, [ids[1], ids[2]])
+        .await
+        .map_err(internal)?
+        .filter(|c| c.packaging_group_id == asset.packaging_group_id)
+        .ok_or_else(not_found)?;
+    if group.has_authorization {
+        // The CDN identifier lives in a secrets facility reelay does not have yet, so no
+        // request can be verified: refuse rather than serve content the owner protected.
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "this packaging group requires CDN authorization, which this reelay release cannot verify",
+        ));
+    }
+    let state = match store.get(&scope, KIND_INGEST, &asset.id).await {
+        Ok(Some(rec)) => serde_json::from_value::<IngestState>(rec.body).ok(),
+        Ok(None) => None,
+        Err(e) => return Err(internal(e.to_string())),
+    }
+    .filter(|s| s.asset_egress_id == asset.egress_id);
+    let Some(state) = state.filter(|s| s.status == status::PLAYABLE) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("asset '{}' is not playable", asset.id),
+        ));
+    };
+    if let Some(reason) = ingest::unsupported_reason(&config.package_type, &config.package) {
+        return Err(error(StatusCode::NOT_IMPLEMENTED, reason));
+    }
+    let index = match engine.indexes.get(&asset.egress_id) {
+        Some(i) => i,
+        None => {
+            let i = load_index(&engine.deps, &scope, &asset.egress_id, state.index_chunks)
+                .await
+                .map_err(internal)?;
+            engine.indexes.put(asset.egress_id.clone(), i.clone(), 1);
+            i
+        }
+    };
+    let package: HlsPackage = serde_json::from_value(config.package.clone())
+        .map_err(|e| internal(format!("stored package does not decode: {e}")))?;
+    let key_prefix = format!("{}/{}/{}/", asset.egress_id, ids[1], ids[2]);
+    let start = reelay_manifest_hls::DateTime::parse(&asset.created_at);
+    hls_file(engine, &index, &package, &key_prefix, file, start).await
+}
+
+async fn hls_file(
+    engine: &Engine,
+    index: &AssetIndex,
+    package: &HlsPackage,
+    key_prefix: &str,
+    file: &str,
+    start: Option<reelay_manifest_hls::DateTime>,
+) -> Result<(&'static str, Bytes), Response> {
+    const M3U8: &str = "application/vnd.apple.mpegurl";
+    const TS: &str = "video/MP2T";
+    let parsed = HlsFile::parse(file).ok_or_else(|| error(StatusCode::NOT_FOUND, "not found"))?;
+    let key = format!("{key_prefix}{file}");
+    if let Some(b) = engine.bytes.get(&key) {
+        let ct = if matches!(parsed, HlsFile::Segment(..)) {
+            TS
+        } else {
+            M3U8
+        };
+        return Ok((ct, b));
+    }
+    let plan = Plan::new(index, package).map_err(pack_error)?;
+    let (ct, bytes) = match parsed {
+        HlsFile::Multivariant(m) => (
+            M3U8,
+            Bytes::from(plan.multivariant(&m).map_err(pack_error)?),
+        ),
+        HlsFile::Media(m, audio, t) => (
+            M3U8,
+            Bytes::from(plan.media(&m, audio, t, start).map_err(pack_error)?),
+        ),
+        HlsFile::IFrames(m, t) => {
+            let text = plan
+                .iframes(&m, t, start, |n| {
+                    segment(engine, &plan, key_prefix, false, t, n)
+                })
+                .await
+                .map_err(pack_error)?;
+            (M3U8, Bytes::from(text))
+        }
+        HlsFile::Segment(audio, t, n) => {
+            let built = segment(engine, &plan, key_prefix, audio, t, n)
+                .await
+                .map_err(pack_error)?;
+            return Ok((TS, built.bytes));
+        }
+    };
+    engine.bytes.put(key, bytes.clone(), bytes.len());
+    Ok((ct, bytes))
+}
+
+/// A segment from the cache, or built and cached.
+async fn segment(
+    engine: &Engine,
+    plan: &Plan<'_>,
+    key_prefix: &str,
+    audio: bool,
+    t: usize,
+    n: usize,
+) -> Result<Built, PackError> {
+    let key = format!("{key_prefix}{}{t}.{n}.ts", if audio { 'a' } else { 'v' });
+    if let Some(b) = engine.segments.get(&key) {
+        return Ok(b);
+    }
+    let built = plan.segment(&engine.deps.blob, audio, t, n).await?;
+    engine.segments.put(key, built.clone(), built.bytes.len());
+    Ok(built)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=95-200", 100), Some((95, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=5-1", 100), None);
+        assert_eq!(parse_range("bytes=0-1,3-4", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+        assert_eq!(parse_range("bytes=-0", 100), None);
+    }
+}
