@@ -79,7 +79,7 @@ def test_create_channel_errors(kv):
         "InvalidArgumentException"
     )
     assert error(kv.describe_signaling_channel, ChannelName="none") == ("ResourceNotFoundException", 404)
-    assert error(kv.describe_signaling_channel)[0] == "ResourceNotFoundException"
+    assert error(kv.describe_signaling_channel)[0] == "InvalidArgumentException"
     stream = kv.create_stream(StreamName="s")["StreamARN"]
     assert error(kv.describe_signaling_channel, ChannelARN=stream)[0] == "ResourceNotFoundException"
 
@@ -278,7 +278,7 @@ def test_media_storage_errors(kv):
         kv.update_media_storage_configuration, ChannelARN=missing_chan, MediaStorageConfiguration={"Status": "DISABLED"}
     )[0] == "ResourceNotFoundException"
     assert error(kv.describe_media_storage_configuration, ChannelName="none")[0] == "ResourceNotFoundException"
-    assert error(kv.describe_media_storage_configuration)[0] == "ResourceNotFoundException"
+    assert error(kv.describe_media_storage_configuration)[0] == "InvalidArgumentException"
     assert error(kv.describe_mapped_resource_configuration, StreamName="none")[0] == "ResourceNotFoundException"
     assert error(kv.describe_mapped_resource_configuration, StreamName="zero", MaxResults=2)[0] == "InvalidArgumentException"
 

@@ -146,7 +146,7 @@ def test_image_generation_errors(kv):
         0
     ] == "ResourceNotFoundException"
     assert error(kv.describe_image_generation_configuration, StreamName="none") == ("ResourceNotFoundException", 404)
-    assert error(kv.describe_image_generation_configuration)[0] == "ResourceNotFoundException"
+    assert error(kv.describe_image_generation_configuration)[0] == "InvalidArgumentException"
 
 
 # --- Notifications -----------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_notification_errors(kv):
         "ResourceNotFoundException"
     )
     assert error(kv.describe_notification_configuration, StreamName="none")[0] == "ResourceNotFoundException"
-    assert error(kv.describe_notification_configuration)[0] == "ResourceNotFoundException"
+    assert error(kv.describe_notification_configuration)[0] == "InvalidArgumentException"
 
 
 # --- Edge configurations ------------------------------------------------------------------------------------
@@ -284,4 +284,4 @@ def test_edge_errors(kv):
     )
     assert error(kv.describe_edge_configuration, StreamName="none")[0] == "ResourceNotFoundException"
     assert error(kv.delete_edge_configuration, StreamName="none")[0] == "ResourceNotFoundException"
-    assert error(kv.delete_edge_configuration)[0] == "ResourceNotFoundException"
+    assert error(kv.delete_edge_configuration)[0] == "InvalidArgumentException"
