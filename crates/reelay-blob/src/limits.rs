@@ -31,6 +31,6 @@ pub(crate) const WRITE_CHUNK: usize = 5 * 1024 * 1024;
 pub(crate) const WRITE_IN_FLIGHT: usize = 2;
 /// Size of the chunks read from local files (object_store's own default is 8 KiB, which costs a
 /// blocking-pool round trip per 8 KiB).
-pub(crate) const READ_CHUNK: u64 = 256 * 1024;
+pub(crate) const READ_CHUNK: u64 = 1024 * 1024;
 /// Number of lock stripes serialising record updates per key or upload.
 pub(crate) const LOCK_STRIPES: usize = 64;
