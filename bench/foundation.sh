@@ -14,7 +14,7 @@ RUNS=${3:-3}
 cargo build --release -q -p reelay-server -p reelay-load
 DATA=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
-target/release/reelay serve --http 127.0.0.1:0 --data-dir "$DATA" --log-level warn > "$DATA/out" &
+target/release/reelay serve --http 127.0.0.1:0 --rtmp 127.0.0.1:0 --data-dir "$DATA" --log-level warn > "$DATA/out" &
 PID=$!
 for _ in $(seq 100); do grep -q "listening" "$DATA/out" 2>/dev/null && break; sleep 0.1; done
 URL=$(sed -n 's/^reelay listening on //p' "$DATA/out")
