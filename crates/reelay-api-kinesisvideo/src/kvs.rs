@@ -228,7 +228,9 @@ impl Kvs {
     ) -> Result<(Record, ChannelDoc), ApiError> {
         // The request must name the channel one way or the other.
         if name.is_none() && arn.is_none() {
-            return Err(invalid("either ChannelName or ChannelARN must be specified"));
+            return Err(invalid(
+                "either ChannelName or ChannelARN must be specified",
+            ));
         }
         self.find_channel(scope, name, arn)
             .await
