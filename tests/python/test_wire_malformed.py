@@ -89,3 +89,16 @@ def test_percent_encoded_arn_label_routes_to_ivs_or_realtime(server):
     if ll.code == "NotImplementedException":
         assert "ivs ListTagsForResource" in ll.json()["exceptionMessage"]
         assert "ivs-realtime ListTagsForResource" in rt.json()["exceptionMessage"]
+
+
+def test_put_media_is_routed_and_not_implemented_yet(server):
+    # PutMedia is in no botocore model; curl signs it the way KVS producers do.
+    import subprocess
+    p = subprocess.run(
+        ["curl", "-s", "-o", "-", "-w", "\\n%{http_code}", "--aws-sigv4", "aws:amz:us-east-1:kinesisvideo",
+         "--user", "test:test", "-X", "POST", "-H", "x-amzn-stream-name: s", "-H", "x-amzn-fragment-timecode-type: ABSOLUTE",
+         "-H", "x-amzn-producer-start-timestamp: 1700000000", "--data-binary", "", server.url + "/putMedia"],
+        capture_output=True, text=True, timeout=30, check=True)
+    body, status = p.stdout.rsplit("\n", 1)
+    assert status == "501", p.stdout
+    assert "PutMedia" in json.loads(body)["Message"]

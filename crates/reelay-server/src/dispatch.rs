@@ -104,6 +104,17 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
         .route(signing_name, parts.method.as_str(), &raw_path)
     {
         Ok(m) => m,
+        // KVS PutMedia is in no botocore model (AWS ships it only in its Java SDK and the
+        // producer SDKs) but it is a real KVS data-plane API: it is routed, and answers 501
+        // until the media plane serves it.
+        Err(RouteError::NotFound)
+            if parts.method == http::Method::POST
+                && raw_path == "/putMedia"
+                && signing_name.is_none_or(|s| s == "kinesisvideo") =>
+        {
+            let err = ApiError::not_implemented("kinesis-video-media", "PutMedia");
+            return error_response(&err, Some(ServiceId::KinesisVideoMedia), &request_id);
+        }
         Err(RouteError::NotFound) => {
             let err = ApiError::unknown_operation(format!(
                 "no operation of {} matches {} {}",
@@ -313,7 +324,22 @@ async fn s3(
         chunk_verifier: None,
         expected_sha256: None,
     };
-    if let (crate::config::AuthMode::Strict(creds), Some(a)) = (&state.config.auth, &caller.auth) {
+    if let Some(v2) = &caller.s3_v2 {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Err(e) = auth::verify_s3_v2(
+            &state.config.auth,
+            v2,
+            sig_parts.method,
+            sig_parts.raw_path,
+            sig_parts.raw_query,
+            sig_parts.headers,
+            now,
+        ) {
+            return s3_error(e.s3_code(), e.s3_status(), &e.to_string(), &request_id);
+        }
+    } else if let (crate::config::AuthMode::Strict(creds), Some(a)) =
+        (&state.config.auth, &caller.auth)
+    {
         // S3 signs the payload hash the client declares: a hex digest (checked against the body
         // by the S3 layer), UNSIGNED-PAYLOAD, or a STREAMING-* chunk-signed body.
         let payload_hash = match a.location {
