@@ -8,7 +8,6 @@ use reelay_aws::generated::ivs::types::*;
 use reelay_aws::{ApiError, Output};
 use reelay_store::{Filter, NewRecord, StoreError, TxOp, Update};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Length of the random tail of an SRT passphrase (AWS's are about 68 alphanumerics).
@@ -188,7 +187,7 @@ fn new_stream_key(
         random_alnum(12),
         random_alnum(30)
     ));
-    let digest = hex::encode(Sha256::digest(value.expose().as_bytes()));
+    let digest = crate::ingest::stream_key_digest(value.expose());
     let key = StreamKeyV1 {
         schema_version: SCHEMA_VERSION,
         channel_arn: channel_arn.to_string(),
@@ -206,6 +205,23 @@ fn new_stream_key(
         tags: BTreeMap::new(),
     };
     Ok((arn, key, rec))
+}
+
+/// Writes the ingest lookup of a key about to be inserted (see [`crate::ingest`]).
+async fn register_lookup(call: &Call<'_>, key_rec: &NewRecord) -> Result<(), ApiError> {
+    let Some(digest) = key_rec.index.get(IDX_STREAM_KEY_SHA256) else {
+        return Ok(());
+    };
+    crate::ingest::register(call.store(), &call.scope, &key_rec.id, digest)
+        .await
+        .map_err(|e| store_err(e, "stream key lookup"))
+}
+
+/// Removes the ingest lookup of a deleted key, named by the key's index attributes.
+async fn unregister_lookup(call: &Call<'_>, index: &BTreeMap<String, String>) {
+    if let Some(digest) = index.get(IDX_STREAM_KEY_SHA256) {
+        crate::ingest::unregister(call.store(), digest).await;
+    }
 }
 
 fn stream_key_json(arn: &str, key: &StreamKeyV1) -> StreamKey {
@@ -332,6 +348,7 @@ pub(crate) async fn create_channel(
         let arn = call.arn(Kind::Channel, &id);
         let (_, key, key_rec) = new_stream_key(call, &arn, BTreeMap::new())?;
         let key_arn = key_rec.arn.clone();
+        register_lookup(call, &key_rec).await?;
         ops.push(TxOp::Insert(NewRecord {
             kind: KIND_CHANNEL.into(),
             id,
@@ -429,11 +446,11 @@ pub(crate) async fn list_channels(
     }
     let limit = page_limit(req.max_results, 100, 100);
     let (items, next) = call
-        .list::<ChannelV1>(KIND_CHANNEL, None, filters, limit, req.next_token)
+        .list_bodies::<ChannelV1>(KIND_CHANNEL, filters, limit, req.next_token)
         .await?;
     let channels = items
         .iter()
-        .map(|c| channel_summary_json(&c.rec.arn, &c.body))
+        .map(|(arn, ch)| channel_summary_json(arn, ch))
         .collect::<Result<Vec<_>, _>>()?;
     let mut resp = serde_json::json!({ "channels": channels });
     if let Some(next) = next {
@@ -563,6 +580,9 @@ pub(crate) async fn delete_channel(
         });
         match call.store().transact(&call.scope, ops).await {
             Ok(_) => {
+                for k in &keys {
+                    unregister_lookup(call, &k.rec.index).await;
+                }
                 cleanup_children(call, &cur.rec.arn).await;
                 return Ok(Output::empty());
             }
@@ -616,6 +636,7 @@ pub(crate) async fn create_stream_key(
         .load::<ChannelV1>(Kind::Channel, &req.channel_arn)
         .await?;
     let (arn, key, rec) = new_stream_key(call, &ch.rec.arn, req.tags.unwrap_or_default())?;
+    register_lookup(call, &rec).await?;
     let ops = vec![
         TxOp::AssertNoChildren {
             kind: KIND_STREAM_KEY.into(),
@@ -714,7 +735,10 @@ pub(crate) async fn delete_stream_key(
         .delete(&call.scope, KIND_STREAM_KEY, &key.rec.id, None)
         .await
     {
-        Ok(_) => Ok(Output::empty()),
+        Ok(_) => {
+            unregister_lookup(call, &key.rec.index).await;
+            Ok(Output::empty())
+        }
         Err(StoreError::NotFound) => Err(not_found(Kind::StreamKey, &req.arn)),
         Err(e) => Err(store_err(e, "stream key")),
     }

@@ -324,6 +324,41 @@ impl<'a> Call<'a> {
         Ok((items, page.next_token))
     }
 
+    /// One page of a store kind as `(arn, body)` pairs, each body deserialized straight from its
+    /// stored JSON text (no intermediate `Value`): the list path of large pages.
+    pub(crate) async fn list_bodies<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        filters: Vec<Filter>,
+        limit: usize,
+        page_token: Option<String>,
+    ) -> Result<(Vec<(String, T)>, Option<String>), ApiError> {
+        let query = ListQuery {
+            kind: kind.to_string(),
+            parent: None,
+            filters,
+            limit,
+            page_token: token(page_token),
+        };
+        let page = self
+            .store()
+            .list_lazy(&self.scope, &query)
+            .await
+            .map_err(|e| store_err(e, kind))?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|rec| match rec.decode_body::<T>() {
+                Ok(body) => Ok((rec.arn, body)),
+                Err(e) => Err(internal(format!(
+                    "stored {} {} does not decode: {e}",
+                    rec.kind, rec.id
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((items, page.next_token))
+    }
+
     /// Refuse a create when `kind` already has `limit` resources in the caller's scope.
     pub(crate) async fn check_quota(&self, kind: Kind, limit: u64) -> Result<(), ApiError> {
         let n = self

@@ -10,6 +10,7 @@
 mod channels;
 mod common;
 mod configs;
+pub mod ingest;
 mod keypairs;
 pub mod records;
 pub mod secret;

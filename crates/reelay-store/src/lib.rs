@@ -25,7 +25,9 @@ use async_trait::async_trait;
 
 pub use config::{KindMigration, MigrateFn, StoreConfig};
 pub use error::StoreError;
-pub use model::{Filter, ListQuery, NewRecord, Page, Record, Scope, TxOp, Update};
+pub use model::{
+    Filter, LazyPage, LazyRecord, ListQuery, NewRecord, Page, Record, Scope, TxOp, Update,
+};
 
 /// A metadata store: resources as versioned JSON documents, with tags, filtered keyset pagination and
 /// all-or-nothing transactions.
@@ -71,6 +73,14 @@ pub trait MetaStore: Send + Sync + 'static {
     ///
     /// `parent: None` means "any parent". A `limit` of 0 is treated as 1; callers clamp large limits.
     async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Page, StoreError>;
+
+    /// [`MetaStore::list`] with each body left as JSON text, for callers that deserialize bodies into their
+    /// own types: the same records, order, filters and page tokens, without building a `Value` per body.
+    ///
+    /// The default implementation converts the result of [`MetaStore::list`].
+    async fn list_lazy(&self, scope: &Scope, query: &ListQuery) -> Result<LazyPage, StoreError> {
+        Ok(self.list(scope, query).await?.into())
+    }
 
     /// Counts records of one kind, optionally only those with the given parent.
     async fn count(

@@ -14,12 +14,20 @@ pub(crate) struct Migration {
     pub(crate) postgres: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "write_triggers",
+        sqlite: include_str!("../migrations/sqlite/0002_write_triggers.sql"),
+        postgres: include_str!("../migrations/postgres/0002_write_triggers.sql"),
+    },
+];
 
 /// Key of the PostgreSQL advisory lock that serializes concurrent openers ("reelay" then 0x0001).
 pub(crate) const MIGRATION_LOCK_KEY: i64 = 0x7265_656c_6179_0001;

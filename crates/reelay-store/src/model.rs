@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -68,6 +69,93 @@ pub struct Record {
     pub created_at: OffsetDateTime,
     /// Last update time, millisecond precision.
     pub updated_at: OffsetDateTime,
+}
+
+/// A stored record whose body is still the JSON text it is stored as (see [`crate::MetaStore::list_lazy`]).
+///
+/// Callers that turn each body into their own type deserialize it from the text once, instead of the store
+/// building a [`Value`] tree that the caller then walks and copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LazyRecord {
+    /// Resource kind.
+    pub kind: String,
+    /// Id within (scope, kind).
+    pub id: String,
+    /// Globally unique ARN.
+    pub arn: String,
+    /// Owner of this record.
+    pub parent: Option<String>,
+    /// Attributes that list filters can match.
+    pub index: BTreeMap<String, String>,
+    /// The service's document as JSON text (after any configured migration).
+    pub body_json: String,
+    /// Version of the body's schema (after any configured migration).
+    pub schema_version: u32,
+    /// 1 on insert, +1 per update.
+    pub version: i64,
+    /// Insert time, millisecond precision.
+    pub created_at: OffsetDateTime,
+    /// Last update time, millisecond precision.
+    pub updated_at: OffsetDateTime,
+}
+
+impl LazyRecord {
+    /// Deserializes the body into `T`.
+    pub fn decode_body<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.body_json)
+    }
+
+    /// The same record with its body parsed, as [`crate::MetaStore::list`] returns it.
+    pub fn into_record(self) -> Result<Record, serde_json::Error> {
+        Ok(Record {
+            body: serde_json::from_str(&self.body_json)?,
+            kind: self.kind,
+            id: self.id,
+            arn: self.arn,
+            parent: self.parent,
+            index: self.index,
+            schema_version: self.schema_version,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl From<Record> for LazyRecord {
+    fn from(rec: Record) -> Self {
+        LazyRecord {
+            // A `Value` always serializes (its map keys are strings).
+            body_json: rec.body.to_string(),
+            kind: rec.kind,
+            id: rec.id,
+            arn: rec.arn,
+            parent: rec.parent,
+            index: rec.index,
+            schema_version: rec.schema_version,
+            version: rec.version,
+            created_at: rec.created_at,
+            updated_at: rec.updated_at,
+        }
+    }
+}
+
+/// One page of a [`crate::MetaStore::list_lazy`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LazyPage {
+    /// Records in id order.
+    pub items: Vec<LazyRecord>,
+    /// Token for the next page, `None` on the last page.
+    pub next_token: Option<String>,
+}
+
+impl From<Page> for LazyPage {
+    fn from(page: Page) -> Self {
+        LazyPage {
+            items: page.items.into_iter().map(LazyRecord::from).collect(),
+            next_token: page.next_token,
+        }
+    }
 }
 
 /// The new content of a record.

@@ -28,6 +28,7 @@ pub async fn suite(store: Arc<dyn MetaStore>) {
     tags(store.clone()).await;
     concurrent_writes_under_load(store.clone()).await;
     invalid_input(store.clone()).await;
+    derived_tables(store.clone()).await;
     reset(store).await;
 }
 
@@ -1555,6 +1556,17 @@ pub async fn record_migration_hook(ctx: Ctx) {
         listed.items[0].body, current.body,
         "records at the current version are untouched"
     );
+    // The lazy list applies the same migration, and leaves current records as stored.
+    let lazy = migrating
+        .list_lazy(&s, &query(kind, 10))
+        .await
+        .expect("list_lazy");
+    let lazy: Vec<Record> = lazy
+        .items
+        .into_iter()
+        .map(|r| r.into_record().expect("body is JSON"))
+        .collect();
+    assert_eq!(lazy, listed.items);
     assert_eq!(
         migrating
             .get_by_arn(&s, &arn(&s, kind, "old"))
@@ -1651,4 +1663,179 @@ pub async fn concurrent_open(ctx: Ctx) {
         .expect("open again");
     assert_eq!(again.count(&s, "test:o", None).await.expect("count"), 3);
     again.close().await;
+}
+
+/// The index rows, tags and per-kind counts that the database derives from `records` follow every write,
+/// including index values that need JSON escaping, and `list_lazy` returns what `list` returns.
+pub async fn derived_tables(store: Arc<dyn MetaStore>) {
+    let s = scope("derived");
+    let kind = "test:derived";
+    let tricky = "quote \" backslash \\ tab \t é 😀 \u{1}";
+    let mut a = new_record(&s, kind, "a");
+    a.index = map(&[("name", tricky), ("ké y", "v")]);
+    a.tags = map(&[("t1", "v1"), ("t2", "")]);
+    a.body = json!({ "name": tricky, "n": 1 });
+    store.insert(&s, a.clone()).await.expect("insert a");
+    for id in ["b", "c", "d"] {
+        let mut rec = new_record(&s, kind, id);
+        rec.index = map(&[("name", id)]);
+        store.insert(&s, rec).await.expect("insert");
+    }
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 4);
+
+    let filtered = |key: &str, value: &str| ListQuery {
+        filters: vec![eq(key, value)],
+        ..query(kind, 10)
+    };
+    assert_eq!(
+        ids(&store
+            .list(&s, &filtered("name", tricky))
+            .await
+            .expect("list")),
+        ["a"]
+    );
+    assert_eq!(
+        ids(&store.list(&s, &filtered("ké y", "v")).await.expect("list")),
+        ["a"]
+    );
+    assert_eq!(
+        store.tags(&s, &a.arn).await.expect("tags"),
+        map(&[("t1", "v1"), ("t2", "")])
+    );
+
+    // An update that keeps the index keeps the rows; one that changes it replaces them.
+    let same = Update {
+        body: json!({ "n": 2 }),
+        index: a.index.clone(),
+        parent: None,
+        schema_version: 1,
+    };
+    store
+        .update(&s, kind, "a", Some(1), same)
+        .await
+        .expect("update");
+    assert_eq!(
+        ids(&store
+            .list(&s, &filtered("name", tricky))
+            .await
+            .expect("list")),
+        ["a"]
+    );
+    let renamed = Update {
+        body: json!({ "n": 3 }),
+        index: map(&[("name", "renamed")]),
+        parent: None,
+        schema_version: 1,
+    };
+    store
+        .update(&s, kind, "a", Some(2), renamed)
+        .await
+        .expect("update");
+    assert!(
+        store
+            .list(&s, &filtered("name", tricky))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert!(
+        store
+            .list(&s, &filtered("ké y", "v"))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&store
+            .list(&s, &filtered("name", "renamed"))
+            .await
+            .expect("list")),
+        ["a"]
+    );
+
+    // Lazy pages: same items, order and tokens as `list`, page after page.
+    let mut q = query(kind, 3);
+    loop {
+        let page = store.list(&s, &q).await.expect("list");
+        let lazy = store.list_lazy(&s, &q).await.expect("list_lazy");
+        assert_eq!(lazy.next_token.is_some(), page.next_token.is_some());
+        let decoded: Vec<Record> = lazy
+            .items
+            .iter()
+            .cloned()
+            .map(|r| r.into_record().expect("body is JSON"))
+            .collect();
+        assert_eq!(decoded, page.items);
+        for item in &lazy.items {
+            let body: Value = item.decode_body().expect("decode");
+            assert_eq!(
+                body,
+                store
+                    .get(&s, kind, &item.id)
+                    .await
+                    .expect("get")
+                    .expect("present")
+                    .body
+            );
+        }
+        match page.next_token {
+            // Tokens of either method continue the other's walk.
+            Some(token) => q.page_token = lazy.next_token.or(Some(token)),
+            None => break,
+        }
+    }
+
+    // Deletes (direct and in a transaction) drop the index rows and tags, and the count follows.
+    store.delete(&s, kind, "a", None).await.expect("delete");
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 3);
+    assert!(
+        store
+            .list(&s, &filtered("name", "renamed"))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert!(matches!(
+        store.tags(&s, &a.arn).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .transact(
+            &s,
+            vec![
+                TxOp::Delete {
+                    kind: kind.into(),
+                    id: "b".into(),
+                    expected_version: None,
+                },
+                TxOp::Insert(new_record(&s, kind, "e")),
+            ],
+        )
+        .await
+        .expect("transact");
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 3);
+    // A failed transaction leaves the count as it was.
+    let failed = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Insert(new_record(&s, kind, "f")),
+                TxOp::AssertExists {
+                    kind: kind.into(),
+                    id: "missing".into(),
+                },
+            ],
+        )
+        .await;
+    assert!(matches!(failed, Err(StoreError::ConditionFailed { .. })));
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 3);
+    // A record re-created under the ARN of a deleted one starts without its tags.
+    let mut again = a.clone();
+    again.tags = BTreeMap::new();
+    store.insert(&s, again).await.expect("insert again");
+    assert!(store.tags(&s, &a.arn).await.expect("tags").is_empty());
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 4);
 }

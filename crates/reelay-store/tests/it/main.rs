@@ -48,6 +48,7 @@ conformance_tests!(
         reset,
         concurrent_writes_under_load,
         invalid_input,
+        derived_tables,
     ],
     ctx: [reopen_persistence, record_migration_hook, concurrent_open],
 );
@@ -97,7 +98,7 @@ async fn sqlite_schema_migrations_are_recorded_once_and_newer_schemas_refused() 
         .fetch_all(&mut conn)
         .await
         .expect("select");
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut conn)
         .await
@@ -115,4 +116,92 @@ async fn sqlite_schema_migrations_are_recorded_once_and_newer_schemas_refused() 
         .err()
         .expect("newer schema");
     assert!(matches!(err, reelay_store::StoreError::Backend(_)), "{err}");
+}
+
+/// A database written by schema version 1 (which kept `record_index` rows and tags in code) upgrades to
+/// version 2 in place: the per-kind counts start from the existing rows, and the triggers take over the
+/// index rows and tags of records written before the upgrade.
+#[tokio::test]
+async fn sqlite_schema_v1_database_upgrades_to_triggers_and_counts() {
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("v1.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("connect");
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("bookkeeping");
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0001_init.sql"))
+        .execute(&mut conn)
+        .await
+        .expect("schema v1");
+    // Two records as version 1 wrote them: the row, its index rows, its tags.
+    sqlx::raw_sql(
+        "INSERT INTO schema_migrations VALUES (1, 'init', 0);
+         INSERT INTO records VALUES ('111', 'eu-west-1', 'test:old', 'a', 'arn:x:a', NULL, '{\"name\":\"one\"}',
+             '{\"id\":\"a\"}', 1, 1, 0, 0);
+         INSERT INTO records VALUES ('111', 'eu-west-1', 'test:old', 'b', 'arn:x:b', NULL, '{\"name\":\"two\"}',
+             '{\"id\":\"b\"}', 1, 1, 0, 0);
+         INSERT INTO record_index VALUES ('111', 'eu-west-1', 'test:old', 'a', 'name', 'one');
+         INSERT INTO record_index VALUES ('111', 'eu-west-1', 'test:old', 'b', 'name', 'two');
+         INSERT INTO tags VALUES ('arn:x:a', 'k', 'v');",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("v1 rows");
+    conn.close().await.expect("close");
+
+    let store = reelay_store::open(&url, reelay_store::StoreConfig::default())
+        .await
+        .expect("open upgrades");
+    let s = reelay_store::Scope::new("111", "eu-west-1");
+    assert_eq!(store.count(&s, "test:old", None).await.expect("count"), 2);
+    let by_name = |name: &str| reelay_store::ListQuery {
+        kind: "test:old".into(),
+        parent: None,
+        filters: vec![reelay_store::Filter::Eq {
+            key: "name".into(),
+            value: name.into(),
+        }],
+        limit: 10,
+        page_token: None,
+    };
+    let page = store.list(&s, &by_name("one")).await.expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].id, "a");
+    // Deleting an old record removes its index rows and tags through the trigger and lowers the count.
+    store
+        .delete(&s, "test:old", "a", None)
+        .await
+        .expect("delete");
+    assert!(
+        store
+            .list(&s, &by_name("one"))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert_eq!(store.count(&s, "test:old", None).await.expect("count"), 1);
+    store.close().await;
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("reconnect");
+    let n_tags: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE arn = 'arn:x:a'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("tags");
+    assert_eq!(n_tags, 0);
+    let n_index: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM record_index WHERE id = 'a'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("index");
+    assert_eq!(n_index, 0);
+    conn.close().await.expect("close");
 }
