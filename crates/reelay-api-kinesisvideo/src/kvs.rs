@@ -143,6 +143,34 @@ impl Kvs {
         epoch_ms(self.deps.clock.now())
     }
 
+    /// Refuse a create when the account already has `limit` resources of `kind` in the region.
+    async fn check_quota(
+        &self,
+        ctx: &RequestContext,
+        scope: &Scope,
+        kind: &str,
+        what: &str,
+        limit: u64,
+        code: ErrorCode,
+    ) -> Result<(), ApiError> {
+        let n = self
+            .deps
+            .store
+            .count(scope, kind, None)
+            .await
+            .map_err(|e| STORE_ERRORS.map(e, what))?;
+        if n >= limit {
+            return Err(ApiError::new(
+                code,
+                format!(
+                    "the account already has {n} {what} in {} (limit {limit})",
+                    ctx.region
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Find a stream by name or ARN. `bad_arn` is the error for an ARN that names something
     /// other than a stream (`InvalidResourceFormatException` for the stream tag operations).
     pub(crate) async fn stream(
@@ -308,21 +336,15 @@ impl Kvs {
         }
         let tags = req.tags.unwrap_or_default();
         check_tag_keys(tags.keys())?;
-        let n = self
-            .deps
-            .store
-            .count(&scope, STREAM_KIND, None)
-            .await
-            .map_err(|e| STORE_ERRORS.map(e, "stream"))?;
-        if n >= self.quotas.max_streams {
-            return Err(ApiError::new(
-                errors::ACCOUNT_STREAM_LIMIT_EXCEEDED_EXCEPTION,
-                format!(
-                    "the account already has {n} streams in {} (limit {})",
-                    ctx.region, self.quotas.max_streams
-                ),
-            ));
-        }
+        self.check_quota(
+            ctx,
+            &scope,
+            STREAM_KIND,
+            "streams",
+            self.quotas.max_streams,
+            errors::ACCOUNT_STREAM_LIMIT_EXCEEDED_EXCEPTION,
+        )
+        .await?;
         let now = self.now_ms();
         let arn = reelay_api_common::arn(
             "kinesisvideo",
@@ -916,21 +938,15 @@ impl Kvs {
             }
         }
         check_tag_keys(tags.keys())?;
-        let n = self
-            .deps
-            .store
-            .count(&scope, CHANNEL_KIND, None)
-            .await
-            .map_err(|e| STORE_ERRORS.map(e, "signaling channel"))?;
-        if n >= self.quotas.max_channels {
-            return Err(ApiError::new(
-                errors::ACCOUNT_CHANNEL_LIMIT_EXCEEDED_EXCEPTION,
-                format!(
-                    "the account already has {n} signaling channels in {} (limit {})",
-                    ctx.region, self.quotas.max_channels
-                ),
-            ));
-        }
+        self.check_quota(
+            ctx,
+            &scope,
+            CHANNEL_KIND,
+            "signaling channels",
+            self.quotas.max_channels,
+            errors::ACCOUNT_CHANNEL_LIMIT_EXCEEDED_EXCEPTION,
+        )
+        .await?;
         let now = self.now_ms();
         let arn = reelay_api_common::arn(
             "kinesisvideo",
