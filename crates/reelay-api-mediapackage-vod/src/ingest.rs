@@ -131,12 +131,12 @@ pub fn engine_wakeups() -> &'static Notify {
 
 /// Why the engine cannot package this configuration yet, or `None` if it can.
 ///
-/// HLS with MPEG-TS segments in the clear is packaged; CMAF, DASH, Smooth Streaming and every
-/// encrypted package are later work, and their endpoints answer an explicit error instead of
-/// content.
+/// HLS with MPEG-TS segments and CMAF (fMP4 with HLS manifests) in the clear are packaged;
+/// DASH, Smooth Streaming and every encrypted package are later work, and their endpoints
+/// answer an explicit error instead of content.
 pub fn unsupported_reason(package_type: &str, package: &Value) -> Option<String> {
     match package_type {
-        "HlsPackage" => {
+        "HlsPackage" | "CmafPackage" => {
             if package.get("Encryption").is_some_and(|e| !e.is_null()) {
                 Some(format!(
                     "encrypted {package_type} packaging is not implemented in this reelay release"
@@ -181,6 +181,14 @@ mod tests {
         );
         assert_eq!(
             endpoint_status(Some(&s), "DashPackage", &json!({})),
+            "FAILED"
+        );
+        assert_eq!(
+            endpoint_status(Some(&s), "CmafPackage", &json!({})),
+            "PLAYABLE"
+        );
+        assert_eq!(
+            endpoint_status(Some(&s), "CmafPackage", &json!({"Encryption": {}})),
             "FAILED"
         );
         assert_eq!(

@@ -10,6 +10,10 @@
 //! | `<manifest>.v<t>.iframe.m3u8` | I-frame playlist, byte ranges into the `v<t>` segments |
 //! | `v<t>.<n>.ts`, `a<t>.<n>.ts` | segment `n` (from 1) |
 //!
+//! A `CmafPackage` is planned by the same code (see [`crate::cmaf`]): its media playlists name
+//! `v<t>.init.mp4` / `a<t>.init.mp4` in `EXT-X-MAP` and fMP4 segments `v<t>.<n>.mp4` /
+//! `a<t>.<n>.mp4`; audio is always its own rendition group and there is no I-frame playlist.
+//!
 //! Manifest names are letters, digits, `_` and `-`, so the dots cannot be ambiguous.
 
 use crate::index::{AssetIndex, IdxSample, TrackCodec, TrackIndex};
@@ -41,6 +45,10 @@ pub enum HlsFile {
     IFrames(String, usize),
     /// `v<t>.<n>.ts` / `a<t>.<n>.ts` (`true` for audio; `n` from 1)
     Segment(bool, usize, usize),
+    /// `v<t>.init.mp4` / `a<t>.init.mp4`: CMAF init segment (`true` for audio)
+    Init(bool, usize),
+    /// `v<t>.<n>.mp4` / `a<t>.<n>.mp4`: CMAF media segment (`true` for audio; `n` from 1)
+    Fragment(bool, usize, usize),
 }
 
 fn track_ref(s: &str) -> Option<(bool, usize)> {
@@ -57,6 +65,18 @@ fn track_ref(s: &str) -> Option<(bool, usize)> {
 impl HlsFile {
     /// Parses a file name; `None` for anything else (answered 404).
     pub fn parse(name: &str) -> Option<HlsFile> {
+        if let Some(stem) = name.strip_suffix(".mp4") {
+            let (t, n) = stem.split_once('.')?;
+            let (audio, t) = track_ref(t)?;
+            if n == "init" {
+                return Some(HlsFile::Init(audio, t));
+            }
+            if n.is_empty() || n.len() > 9 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: usize = n.parse().ok()?;
+            return (n >= 1).then_some(HlsFile::Fragment(audio, t, n));
+        }
         if let Some(stem) = name.strip_suffix(".ts") {
             let (t, n) = stem.split_once('.')?;
             if n.is_empty() || n.len() > 9 || !n.bytes().all(|b| b.is_ascii_digit()) {
@@ -100,10 +120,12 @@ pub enum PackError {
 
 /// The packaging plan of one configuration for one asset: which tracks, where the cuts are.
 pub struct Plan<'a> {
-    index: &'a AssetIndex,
+    pub(crate) index: &'a AssetIndex,
     package: &'a HlsPackage,
     /// Segments of the reference (first video) track.
-    reference: Vec<Segment>,
+    pub(crate) reference: Vec<Segment>,
+    /// fMP4 (CMAF) segments with separate audio instead of MPEG-TS.
+    cmaf: bool,
 }
 
 impl<'a> Plan<'a> {
@@ -120,11 +142,26 @@ impl<'a> Plan<'a> {
             index,
             package,
             reference,
+            cmaf: false,
         })
     }
 
+    /// Plans a `CmafPackage`, given as its HLS view ([`crate::cmaf::hls_view`]).
+    pub fn new_cmaf(index: &'a AssetIndex, package: &'a HlsPackage) -> Result<Self, PackError> {
+        let mut plan = Self::new(index, package)?;
+        plan.cmaf = true;
+        Ok(plan)
+    }
+
+    /// Whether this plan packages CMAF (fMP4) rather than MPEG-TS.
+    pub fn is_cmaf(&self) -> bool {
+        self.cmaf
+    }
+
     fn grouped_audio(&self) -> bool {
-        self.package.use_audio_rendition_group.unwrap_or(false)
+        // CMAF keeps each track in its own segments (ISO/IEC 23000-19 §7.3.1), so audio is
+        // always a rendition group there.
+        self.cmaf || self.package.use_audio_rendition_group.unwrap_or(false)
     }
 
     /// The audio track muxed into video track `v`'s segments, if any: one from the same source,
@@ -145,7 +182,7 @@ impl<'a> Plan<'a> {
     }
 
     /// Samples of track `t` in each segment.
-    fn spans(&self, t: usize) -> Vec<Range<usize>> {
+    pub(crate) fn spans(&self, t: usize) -> Vec<Range<usize>> {
         segment::follow(&self.index.tracks[t], &self.reference)
     }
 
@@ -157,14 +194,14 @@ impl<'a> Plan<'a> {
             .ok_or_else(|| PackError::NotFound(format!("no manifest named '{name}'")))
     }
 
-    fn check_video(&self, t: usize) -> Result<(), PackError> {
+    pub(crate) fn check_video(&self, t: usize) -> Result<(), PackError> {
         match self.index.tracks.get(t) {
             Some(tr) if tr.codec.is_video() => Ok(()),
             _ => Err(PackError::NotFound(format!("no video rendition v{t}"))),
         }
     }
 
-    fn check_audio(&self, t: usize) -> Result<(), PackError> {
+    pub(crate) fn check_audio(&self, t: usize) -> Result<(), PackError> {
         if self.grouped_audio() && self.index.audio_tracks().contains(&t) {
             Ok(())
         } else {
@@ -291,11 +328,13 @@ impl<'a> Plan<'a> {
                 }
             }
             let secs = tr.duration_secs();
+            // MPEG-TS adds about 5-10 % of packet and PES overhead to the payload; fMP4 adds
+            // a `moof` of about 16 bytes per sample, well under 5 %.
+            let overhead = if self.cmaf { 20 } else { 10 };
             pl.variants.push(hls::VariantStream {
                 uri: format!("{name}.v{v}.m3u8"),
-                // MPEG-TS adds about 5-10 % of packet and PES overhead to the payload.
-                bandwidth: peak + peak / 10,
-                average_bandwidth: Some(avg + avg / 10),
+                bandwidth: peak + peak / overhead,
+                average_bandwidth: Some(avg + avg / overhead),
                 codecs,
                 resolution: Some(hls::Resolution {
                     width: u64::from(tr.width),
@@ -307,7 +346,9 @@ impl<'a> Plan<'a> {
                 subtitles: None,
             });
         }
-        if m.include_iframe_only_stream.unwrap_or(false)
+        // CMAF I-frame playlists would need byte ranges that include a `moof`; not offered.
+        if !self.cmaf
+            && m.include_iframe_only_stream.unwrap_or(false)
             && let Some(&first) = videos.first()
         {
             let tr = &self.index.tracks[first];
@@ -375,10 +416,16 @@ impl<'a> Plan<'a> {
             'v'
         };
         let mut pl = self.base_playlist();
+        let ext = if self.cmaf { "mp4" } else { "ts" };
         for (n, seg) in self.reference.iter().enumerate() {
             pl.segments.push(hls::MediaSegment {
-                uri: format!("{prefix}{t}.{}.ts", n + 1),
+                uri: format!("{prefix}{t}.{}.{ext}", n + 1),
                 duration: Duration::from_secs_f64(seg.duration),
+                // RFC 8216 §4.3.2.5: the map applies to every following segment.
+                map: (self.cmaf && n == 0).then(|| hls::Map {
+                    uri: format!("{prefix}{t}.init.mp4"),
+                    byte_range: None,
+                }),
                 ..Default::default()
             });
         }
@@ -401,6 +448,9 @@ impl<'a> Plan<'a> {
         Fut: std::future::Future<Output = Result<Built, PackError>>,
     {
         let m = self.manifest(name)?;
+        if self.cmaf {
+            return Err(PackError::NotFound("no I-frame playlist for CMAF".into()));
+        }
         self.check_video(t)?;
         let tr = &self.index.tracks[t];
         let mut pl = self.base_playlist();
@@ -446,6 +496,9 @@ impl<'a> Plan<'a> {
         t: usize,
         n: usize,
     ) -> Result<Built, PackError> {
+        if self.cmaf {
+            return Err(PackError::NotFound("CMAF segments are .mp4".into()));
+        }
         if audio_only {
             self.check_audio(t)?;
         } else {
@@ -633,5 +686,15 @@ mod tests {
         assert_eq!(HlsFile::parse("index.mpd"), None);
         assert_eq!(HlsFile::parse(".m3u8"), None);
         assert_eq!(HlsFile::parse("v99999.1.ts"), None);
+        assert_eq!(HlsFile::parse("v1.init.mp4"), Some(HlsFile::Init(false, 1)));
+        assert_eq!(HlsFile::parse("a2.init.mp4"), Some(HlsFile::Init(true, 2)));
+        assert_eq!(
+            HlsFile::parse("a2.7.mp4"),
+            Some(HlsFile::Fragment(true, 2, 7))
+        );
+        assert_eq!(HlsFile::parse("v0.0.mp4"), None);
+        assert_eq!(HlsFile::parse("v0.mp4"), None);
+        assert_eq!(HlsFile::parse("v0.x.mp4"), None);
+        assert_eq!(HlsFile::parse("index.mp4"), None);
     }
 }

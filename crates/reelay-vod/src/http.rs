@@ -16,7 +16,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use reelay_api_mediapackage_vod::ingest::{self, IngestState, KIND_INGEST, status};
 use reelay_api_mediapackage_vod::view;
-use reelay_aws::generated::mediapackage_vod::types::HlsPackage;
+use reelay_aws::generated::mediapackage_vod::types::{CmafPackage, HlsPackage};
 use reelay_store::Scope;
 use std::sync::Arc;
 
@@ -248,34 +248,51 @@ async fn resolve(
             i
         }
     };
-    let package: HlsPackage = serde_json::from_value(config.package.clone())
-        .map_err(|e| internal(format!("stored package does not decode: {e}")))?;
+    let undecodable =
+        |e: serde_json::Error| internal(format!("stored package does not decode: {e}"));
+    // `unsupported_reason` above let through HLS and CMAF only.
+    let cmaf = config.package_type == "CmafPackage";
+    let package: HlsPackage = if cmaf {
+        let c: CmafPackage = serde_json::from_value(config.package.clone()).map_err(undecodable)?;
+        crate::cmaf::hls_view(&c)
+    } else {
+        serde_json::from_value(config.package.clone()).map_err(undecodable)?
+    };
     let key_prefix = format!("{}/{}/{}/", asset.egress_id, ids[1], ids[2]);
     let start = reelay_manifest_hls::DateTime::parse(&asset.created_at);
-    hls_file(engine, &index, &package, &key_prefix, file, start).await
+    hls_file(engine, &index, &package, cmaf, &key_prefix, file, start).await
 }
 
 async fn hls_file(
     engine: &Engine,
     index: &AssetIndex,
     package: &HlsPackage,
+    cmaf: bool,
     key_prefix: &str,
     file: &str,
     start: Option<reelay_manifest_hls::DateTime>,
 ) -> Result<(&'static str, Bytes), Response> {
     const M3U8: &str = "application/vnd.apple.mpegurl";
     const TS: &str = "video/MP2T";
+    const MP4_VIDEO: &str = "video/mp4";
+    const MP4_AUDIO: &str = "audio/mp4";
     let parsed = HlsFile::parse(file).ok_or_else(|| error(StatusCode::NOT_FOUND, "not found"))?;
     let key = format!("{key_prefix}{file}");
     if let Some(b) = engine.bytes.get(&key) {
-        let ct = if matches!(parsed, HlsFile::Segment(..)) {
-            TS
-        } else {
-            M3U8
+        let ct = match parsed {
+            HlsFile::Segment(..) => TS,
+            HlsFile::Init(true, _) | HlsFile::Fragment(true, ..) => MP4_AUDIO,
+            HlsFile::Init(false, _) | HlsFile::Fragment(false, ..) => MP4_VIDEO,
+            _ => M3U8,
         };
         return Ok((ct, b));
     }
-    let plan = Plan::new(index, package).map_err(pack_error)?;
+    let plan = if cmaf {
+        Plan::new_cmaf(index, package)
+    } else {
+        Plan::new(index, package)
+    }
+    .map_err(pack_error)?;
     let (ct, bytes) = match parsed {
         HlsFile::Multivariant(m) => (
             M3U8,
@@ -299,6 +316,27 @@ async fn hls_file(
                 .await
                 .map_err(pack_error)?;
             return Ok((TS, built.bytes));
+        }
+        HlsFile::Init(audio, t) => (
+            if audio { MP4_AUDIO } else { MP4_VIDEO },
+            plan.init(audio, t).map_err(pack_error)?,
+        ),
+        HlsFile::Fragment(audio, t, n) => {
+            let ct = if audio { MP4_AUDIO } else { MP4_VIDEO };
+            let seg_key = format!("{key_prefix}{file}");
+            if let Some(b) = engine.segments.get(&seg_key) {
+                return Ok((ct, b.bytes));
+            }
+            let bytes = plan
+                .fragment(&engine.deps.blob, audio, t, n)
+                .await
+                .map_err(pack_error)?;
+            let built = Built {
+                bytes: bytes.clone(),
+                keyframes: Vec::new(),
+            };
+            engine.segments.put(seg_key, built, bytes.len());
+            return Ok((ct, bytes));
         }
     };
     engine.bytes.put(key, bytes.clone(), bytes.len());
