@@ -69,3 +69,13 @@ def test_bad_flags_fail_fast():
     p = subprocess.run([reelay_bin(), "serve", "--auth", "strict"], capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
     assert "--credentials" in p.stderr
+
+
+def test_public_url_is_what_returned_urls_point_at():
+    with Reelay("--public-url", "http://media.example.test:8080/") as r:
+        ch = r.client("ivs").create_channel(name="pub")["channel"]
+        assert ch["playbackUrl"].startswith("http://media.example.test:8080/api/video/v1/"), ch["playbackUrl"]
+        kv = r.client("kinesisvideo")
+        kv.create_stream(StreamName="pub", DataRetentionInHours=1)
+        ep = kv.get_data_endpoint(StreamName="pub", APIName="GET_MEDIA")["DataEndpoint"]
+        assert ep.startswith("http://media.example.test:8080"), ep

@@ -167,42 +167,21 @@ pub fn identify(
     parts: &reelay_sigv4::RequestParts<'_>,
 ) -> Result<Caller, AuthError> {
     match reelay_sigv4::parse(parts) {
-        Ok(auth) => {
-            let account = match mode {
-                AuthMode::Accept => reelay_sigv4::account_for_access_key(&auth.access_key_id),
-                AuthMode::Strict(creds) => creds
-                    .iter()
-                    .find(|c| c.access_key_id == auth.access_key_id)
-                    .ok_or(AuthError::UnknownAccessKey)?
-                    .account(),
-            };
-            Ok(Caller {
-                account,
-                region: auth.scope.region.clone(),
-                signing_name: Some(auth.scope.service.clone()),
-                auth: Some(auth),
-                s3_v2: None,
-            })
-        }
-        Err(AuthError::Missing) if parse_v2(parts.raw_query).is_some() => {
-            // Only S3 ever used Signature Version 2 presigns; the region is not signed.
-            let v2 = parse_v2(parts.raw_query).ok_or(AuthError::Missing)?;
-            let account = match mode {
-                AuthMode::Accept => reelay_sigv4::account_for_access_key(&v2.access_key_id),
-                AuthMode::Strict(creds) => creds
-                    .iter()
-                    .find(|c| c.access_key_id == v2.access_key_id)
-                    .ok_or(AuthError::UnknownAccessKey)?
-                    .account(),
-            };
-            Ok(Caller {
-                account,
-                region: DEFAULT_REGION.into(),
-                signing_name: Some("s3".into()),
-                auth: None,
-                s3_v2: Some(v2),
-            })
-        }
+        Ok(auth) => Ok(Caller {
+            account: account_of(mode, &auth.access_key_id)?,
+            region: auth.scope.region.clone(),
+            signing_name: Some(auth.scope.service.clone()),
+            auth: Some(auth),
+            s3_v2: None,
+        }),
+        // Only S3 ever used Signature Version 2 presigns; their region is not signed.
+        Err(AuthError::Missing) if let Some(v2) = parse_v2(parts.raw_query) => Ok(Caller {
+            account: account_of(mode, &v2.access_key_id)?,
+            region: DEFAULT_REGION.into(),
+            signing_name: Some("s3".into()),
+            auth: None,
+            s3_v2: Some(v2),
+        }),
         Err(AuthError::Missing) if matches!(mode, AuthMode::Accept) => Ok(Caller {
             account: DEFAULT_ACCOUNT.into(),
             region: DEFAULT_REGION.into(),
@@ -211,6 +190,19 @@ pub fn identify(
             s3_v2: None,
         }),
         Err(e) => Err(e),
+    }
+}
+
+/// The account an access key id belongs to: derived from the key in accept mode, configured (or
+/// derived) for a known key in strict mode.
+fn account_of(mode: &AuthMode, access_key_id: &str) -> Result<String, AuthError> {
+    match mode {
+        AuthMode::Accept => Ok(reelay_sigv4::account_for_access_key(access_key_id)),
+        AuthMode::Strict(creds) => creds
+            .iter()
+            .find(|c| c.access_key_id == access_key_id)
+            .map(|c| c.account())
+            .ok_or(AuthError::UnknownAccessKey),
     }
 }
 

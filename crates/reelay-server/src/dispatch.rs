@@ -62,8 +62,9 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
     let raw_path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let headers = header_pairs(&parts.headers);
+    let method = parts.method.clone();
     let sig_parts = reelay_sigv4::RequestParts {
-        method: parts.method.as_str(),
+        method: method.as_str(),
         raw_path: &raw_path,
         raw_query: &raw_query,
         headers: &headers,
@@ -94,7 +95,7 @@ pub async fn aws(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
             caller,
             request_id,
             &sig_parts,
-            Request::from_parts(parts.clone(), body),
+            Request::from_parts(parts, body),
         )
         .await;
     }

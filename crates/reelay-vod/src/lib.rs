@@ -48,7 +48,19 @@ pub struct Engine {
 /// (which first picks up jobs left by a previous run).
 pub fn start(deps: &Deps) -> Router {
     if tokio::runtime::Handle::try_current().is_ok() {
-        tokio::spawn(engine::run(deps.clone()));
+        let deps = deps.clone();
+        // The worker drains the ingest queue forever. Should a bug ever end it (a panic outside
+        // the per-asset task), it is started again so that ingest never stalls for the life of
+        // the server; queued jobs are persisted, so nothing is lost.
+        tokio::spawn(async move {
+            loop {
+                let worker = tokio::spawn(engine::run(deps.clone()));
+                if let Err(e) = worker.await {
+                    tracing::error!(error = %e, "mediapackage-vod ingest worker ended; restarting it");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        });
     } else {
         tracing::warn!("no tokio runtime: the mediapackage-vod ingest worker is not running");
     }
