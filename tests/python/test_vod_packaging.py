@@ -230,11 +230,11 @@ def test_smil_renditions_audio_group_and_stream_order(api_server, media):
     create_asset(c, "two", "two.smil")
     a = wait_final(c, "two")
     assert endpoint(a, "grouped")["Status"] == "PLAYABLE"
-    # DASH is not packaged yet: never PLAYABLE, and its URL answers a clear 501.
+    # DASH from the same group and source is packaged too.
     dash = endpoint(a, "dash")
-    assert dash["Status"] == "FAILED"
+    assert dash["Status"] == "PLAYABLE"
     st, _, body = get(dash["Url"])
-    assert st == 501 and b"DashPackage" in body
+    assert st == 200 and b"<MPD" in body
     url = endpoint(a, "grouped")["Url"]
     assert url.endswith("/desc.m3u8")
     base = url.rsplit("/", 1)[0]

@@ -420,7 +420,7 @@ async fn forget_ingest(svc: &MediaPackageVod, scope: &Scope, rec: &Record) {
             }
         };
         if page.items.is_empty() {
-            return;
+            break;
         }
         for chunk in page.items {
             if let Err(e) = svc
@@ -431,6 +431,40 @@ async fn forget_ingest(svc: &MediaPackageVod, scope: &Scope, rec: &Record) {
                 && !matches!(e, StoreError::NotFound)
             {
                 tracing::warn!(error = %e, "could not delete an index chunk");
+                return;
+            }
+        }
+    }
+    forget_samples(svc, scope, &asset.egress_id).await;
+}
+
+/// Remove the remuxed samples of an `.m3u8` source (see `ingest::sample_objects_location`).
+async fn forget_samples(svc: &MediaPackageVod, scope: &Scope, egress_id: &str) {
+    let (bucket, prefix) =
+        ingest::sample_objects_location(&scope.account, &scope.region, egress_id);
+    loop {
+        let query = reelay_blob::ListQuery {
+            prefix: &prefix,
+            delimiter: None,
+            start_after: None,
+            marker: None,
+            max_keys: 1000,
+        };
+        let page = match svc.deps.blob.list_objects(&bucket, &query).await {
+            Ok(p) => p,
+            // No bucket: the account never ingested an `.m3u8` source.
+            Err(reelay_blob::Error::NoSuchBucket { .. }) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list an asset's sample objects");
+                return;
+            }
+        };
+        if page.objects.is_empty() {
+            return;
+        }
+        for o in &page.objects {
+            if let Err(e) = svc.deps.blob.delete_object(&bucket, &o.key).await {
+                tracing::warn!(error = %e, "could not delete an asset's sample object");
                 return;
             }
         }

@@ -45,6 +45,28 @@ pub mod status {
 /// Schema version of [`IngestState`] and [`Job`] bodies.
 pub const VERSION: u32 = 1;
 
+/// Where the engine keeps the remuxed samples of an asset ingested from an `.m3u8` source:
+/// `(bucket, key prefix)` = `reelay-mediapackage-vod-ingest-<account>`,
+/// `<region>/<asset egress id>/`. Shared here so that `DeleteAsset` can remove them; the
+/// egress id is never reused, so a re-created asset never reads stale samples.
+pub fn sample_objects_location(
+    account: &str,
+    region: &str,
+    asset_egress_id: &str,
+) -> (String, String) {
+    // Bucket names allow lowercase alphanumerics; account ids are digits already.
+    let safe: String = account
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(20)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (
+        format!("reelay-mediapackage-vod-ingest-{safe}"),
+        format!("{region}/{asset_egress_id}/"),
+    )
+}
+
 /// The engine's private scope. No AWS account is `reelay`, so no API call can reach it.
 pub fn engine_scope() -> Scope {
     Scope::new("reelay", "mediapackage-vod-engine")
@@ -131,12 +153,12 @@ pub fn engine_wakeups() -> &'static Notify {
 
 /// Why the engine cannot package this configuration yet, or `None` if it can.
 ///
-/// HLS with MPEG-TS segments and CMAF (fMP4 with HLS manifests) in the clear are packaged;
-/// DASH, Smooth Streaming and every encrypted package are later work, and their endpoints
-/// answer an explicit error instead of content.
+/// Every package type (HLS over MPEG-TS, CMAF, DASH, Smooth Streaming) is packaged in the
+/// clear; encrypted packages are later work, and their endpoints answer an explicit error
+/// instead of content.
 pub fn unsupported_reason(package_type: &str, package: &Value) -> Option<String> {
     match package_type {
-        "HlsPackage" | "CmafPackage" => {
+        "HlsPackage" | "CmafPackage" | "DashPackage" | "MssPackage" => {
             if package.get("Encryption").is_some_and(|e| !e.is_null()) {
                 Some(format!(
                     "encrypted {package_type} packaging is not implemented in this reelay release"
@@ -181,6 +203,10 @@ mod tests {
         );
         assert_eq!(
             endpoint_status(Some(&s), "DashPackage", &json!({})),
+            "PLAYABLE"
+        );
+        assert_eq!(
+            endpoint_status(Some(&s), "MssPackage", &json!({"Encryption": {}})),
             "FAILED"
         );
         assert_eq!(

@@ -49,6 +49,8 @@ pub struct GroupView {
     pub egress_id: String,
     /// Whether CDN authorization is configured.
     pub has_authorization: bool,
+    /// The Secrets Manager ARN holding the CDN identifier, when authorization is configured.
+    pub cdn_identifier_secret: Option<String>,
     /// The egress access log group, when logging is on.
     pub egress_log_group_name: Option<String>,
 }
@@ -87,6 +89,7 @@ fn group_view(rec: &Record) -> Result<GroupView, String> {
         id: g.id,
         egress_id: g.egress_id,
         has_authorization: g.authorization.is_some(),
+        cdn_identifier_secret: g.authorization.map(|a| a.cdn_identifier_secret),
         egress_log_group_name: g.egress_log_group_name,
     })
 }

@@ -4,7 +4,8 @@
 //!   the head of the file (or says which range to fetch next), [`parse_moov`] yields the
 //!   [`Movie`] and its [`Track`]s, and [`Track::samples`] builds a compact [`SampleIndex`] with
 //!   each sample's file offset, size, decode time, composition offset and sync flag.
-//! - **Mux** of fragmented MP4 / CMAF: [`init_segment`], [`media_segment`] and [`sidx`].
+//! - **Mux** of fragmented MP4 / CMAF: [`init_segment`], [`media_segment`] and [`sidx`];
+//!   Smooth Streaming fragments (`tfxd`): [`smooth_fragment`].
 //!
 //! **Architecture Invariant:** nothing here performs I/O, reads a clock or spawns a thread; all
 //! functions take and return buffers. Every size and count read from the input is checked
@@ -14,6 +15,7 @@
 
 mod boxes;
 mod codec;
+mod emsg;
 mod error;
 mod fourcc;
 mod index;
@@ -22,12 +24,14 @@ mod movie;
 mod mux;
 mod probe;
 mod reader;
+mod smooth;
 mod writer;
 
 pub use boxes::elst::EditList;
 pub use boxes::ftyp::FileType;
 pub use boxes::stsd::Protection;
 pub use codec::{AudioConfig, Codec, VideoConfig};
+pub use emsg::{EventMessage, ID3_SCHEME, MAX_EMSG_MESSAGE, emsg};
 pub use error::{Error, Result};
 pub use fourcc::FourCc;
 pub use index::{Sample, SampleIndex};
@@ -37,3 +41,4 @@ pub use mux::{
     media_segment, sidx,
 };
 pub use probe::{ByteRange, Next, Probe, TopLevelBox, probe};
+pub use smooth::{SmoothFragment, TFXD_USER_TYPE, smooth_fragment};

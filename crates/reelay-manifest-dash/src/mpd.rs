@@ -204,6 +204,9 @@ pub struct SegmentTemplate {
     pub media: String,
     /// `@startNumber`; written when the media template uses `$Number$`.
     pub start_number: u64,
+    /// `@presentationTimeOffset` (§5.3.9.2, Table 16): the media time that maps to the start
+    /// of the Period, e.g. a source's edit-list start. Written when non-zero.
+    pub presentation_time_offset: u64,
     /// `@duration` or `SegmentTimeline`.
     pub addressing: Addressing,
 }
@@ -237,6 +240,7 @@ impl SegmentTemplate {
             initialization: initialization.into(),
             media: media.into(),
             start_number,
+            presentation_time_offset: 0,
             addressing,
         };
         let uses = t.validate()?;
@@ -293,6 +297,12 @@ impl SegmentTemplate {
         let uses = self.validate()?;
         w.start("SegmentTemplate");
         w.attr("timescale", &self.timescale.to_string())?;
+        if self.presentation_time_offset > 0 {
+            w.attr(
+                "presentationTimeOffset",
+                &self.presentation_time_offset.to_string(),
+            )?;
+        }
         w.attr("initialization", &self.initialization)?;
         w.attr("media", &self.media)?;
         if uses.number {

@@ -385,6 +385,26 @@ fn compact_keeps_differing_templates_per_representation() {
 }
 
 #[test]
+fn presentation_time_offset_is_written_when_set() {
+    let mut m = mpd(
+        SegmentTemplateFormat::TimeWithTimeline,
+        ManifestLayout::Full,
+        Profile::Live,
+    );
+    assert!(!m.write().unwrap().contains("presentationTimeOffset"));
+    m.period.adaptation_sets[0].representations[0]
+        .segment_template
+        .presentation_time_offset = 1024;
+    let text = m.write().unwrap();
+    assert_eq!(
+        text.matches(" presentationTimeOffset=\"1024\"").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("<SegmentTemplate timescale=\"12800\" presentationTimeOffset=\"1024\" "));
+}
+
+#[test]
 fn attributes_are_escaped_and_frame_rates_written() {
     let mut m = mpd(
         SegmentTemplateFormat::NumberWithDuration,

@@ -206,7 +206,11 @@ async fn process(deps: &Deps, events: &EventLog, job: &Job, young: bool) -> bool
     .await;
     let outcome = match tokio::time::timeout(
         INGEST_TIMEOUT,
-        source::ingest(&deps.blob, &asset.source_arn),
+        source::ingest(
+            &deps.blob,
+            &asset.source_arn,
+            &source::SampleObjects::for_asset(&job.account, &job.region, &asset.egress_id),
+        ),
     )
     .await
     {
@@ -303,9 +307,14 @@ async fn announce_playable<F, Fut>(
         if ingest::unsupported_reason(&c.package_type, &c.package).is_some() {
             continue;
         }
+        let manifests_member = match c.package_type.as_str() {
+            "DashPackage" => "DashManifests",
+            "MssPackage" => "MssManifests",
+            _ => "HlsManifests",
+        };
         let list = c
             .package
-            .get("HlsManifests")
+            .get(manifests_member)
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();

@@ -69,9 +69,14 @@ pub async fn serve(
     State(engine): State<Arc<Engine>>,
     method: Method,
     headers: HeaderMap,
+    uri: axum::http::Uri,
+    version: axum::http::Version,
     Path(rest): Path<String>,
 ) -> Response {
-    let parts: Vec<&str> = rest.split('/').collect();
+    let started = std::time::Instant::now();
+    // At most 9 parts: a Smooth Streaming file (`index.ism/QualityLevels(..)/Fragments(..)`)
+    // keeps its slashes.
+    let parts: Vec<&str> = rest.splitn(9, '/').collect();
     let [
         region,
         account,
@@ -86,20 +91,30 @@ pub async fn serve(
     else {
         return error(StatusCode::NOT_FOUND, "not found");
     };
-    let (content_type, body) = match resolve(
+    let mut ctx = crate::access_log::EgressContext {
+        cdn_header: headers
+            .get(crate::auth::HEADER)
+            .map(|v| v.as_bytes().to_vec()),
+        ..Default::default()
+    };
+    let response = match resolve(
         &engine,
         region,
         account,
         group_egress,
         [asset_egress, c1, c2],
         file,
+        &mut ctx,
     )
     .await
     {
-        Ok(x) => x,
-        Err(r) => return r,
+        Ok((content_type, body)) => respond(method.clone(), &headers, content_type, body),
+        Err(r) => r,
     };
-    respond(method, &headers, content_type, body)
+    crate::access_log::after(
+        &engine, &ctx, region, account, &method, &headers, &uri, version, started, &response,
+    );
+    response
 }
 
 fn respond(
@@ -196,6 +211,7 @@ async fn resolve(
     group_egress: &str,
     ids: [&str; 3],
     file: &str,
+    ctx: &mut crate::access_log::EgressContext,
 ) -> Result<(&'static str, Bytes), Response> {
     let not_found = || error(StatusCode::NOT_FOUND, "not found");
     let internal = |m: String| error(StatusCode::INTERNAL_SERVER_ERROR, m);
@@ -215,13 +231,23 @@ async fn resolve(
         .map_err(internal)?
         .filter(|c| c.packaging_group_id == asset.packaging_group_id)
         .ok_or_else(not_found)?;
+    ctx.log_group = group.egress_log_group_name.clone();
+    ctx.target = crate::access_log::Target {
+        group: Some((
+            group.id.clone(),
+            format!(
+                "arn:aws:mediapackage-vod:{region}:{account}:packaging-groups/{}",
+                group.id
+            ),
+        )),
+        asset: Some((asset.id.clone(), asset.arn.clone())),
+        config: Some((config.id.clone(), config.arn.clone())),
+    };
     if group.has_authorization {
-        // The CDN identifier lives in a secrets facility reelay does not have yet, so no
-        // request can be verified: refuse rather than serve content the owner protected.
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "this packaging group requires CDN authorization, which this reelay release cannot verify",
-        ));
+        // UG:cdn-auth: without the matching identifier (or when it cannot be read), 403.
+        crate::auth::gate(engine, &group, ctx.cdn_header.as_deref())
+            .await
+            .map_err(|m| error(StatusCode::FORBIDDEN, m))?;
     }
     let state = match store.get(&scope, KIND_INGEST, &asset.id).await {
         Ok(Some(rec)) => serde_json::from_value::<IngestState>(rec.body).ok(),
@@ -235,7 +261,23 @@ async fn resolve(
             format!("asset '{}' is not playable", asset.id),
         ));
     };
-    if let Some(reason) = ingest::unsupported_reason(&config.package_type, &config.package) {
+    // DASH and Smooth Streaming are packaged in the clear; encrypted ones answer 501.
+    let dash_or_mss = matches!(config.package_type.as_str(), "DashPackage" | "MssPackage");
+    if dash_or_mss {
+        if config
+            .package
+            .get("Encryption")
+            .is_some_and(|e| !e.is_null())
+        {
+            return Err(error(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "encrypted {} packaging is not implemented in this reelay release",
+                    config.package_type
+                ),
+            ));
+        }
+    } else if let Some(reason) = ingest::unsupported_reason(&config.package_type, &config.package) {
         return Err(error(StatusCode::NOT_IMPLEMENTED, reason));
     }
     let index = match engine.indexes.get(&asset.egress_id) {
@@ -248,6 +290,15 @@ async fn resolve(
             i
         }
     };
+    if dash_or_mss {
+        let key_prefix = format!("{}/{}/{}/", asset.egress_id, ids[1], ids[2]);
+        let served = if config.package_type == "DashPackage" {
+            crate::dash::egress(engine, &index, &config.package, &key_prefix, file).await
+        } else {
+            crate::mss::egress(engine, &index, &config.package, &key_prefix, file).await
+        };
+        return served.map_err(pack_error);
+    }
     let undecodable =
         |e: serde_json::Error| internal(format!("stored package does not decode: {e}"));
     // `unsupported_reason` above let through HLS and CMAF only.

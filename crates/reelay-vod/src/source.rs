@@ -2,12 +2,14 @@
 //! the [`AssetIndex`].
 //!
 //! Accepted sources (UG:supported-inputs-vod): a `.smil` listing non-fragmented MP4 renditions,
-//! and, as a reelay extension, a single `.mp4` (or `.m4v` / `.mov`). Every failure is a
-//! sentence meant for `DescribeAsset` readers and the `IngestError` event.
+//! an `.m3u8` multivariant playlist of MPEG-TS renditions (remuxed once, see
+//! [`crate::ts_source`]), and, as a reelay extension, a single `.mp4` (or `.m4v` / `.mov`).
+//! Every failure is a sentence meant for `DescribeAsset` readers and the `IngestError` event.
 
 use crate::index::{
     AssetIndex, IdxSample, MAX_SOURCES, MAX_TRACKS_PER_SOURCE, TrackCodec, TrackIndex,
 };
+pub use crate::ts_source::SampleObjects;
 use reelay_blob::BlobStore;
 use reelay_format_mp4::{Codec, Handler, Next};
 
@@ -27,41 +29,52 @@ pub fn s3_object(arn: &str) -> Option<(&str, &str)> {
     (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
-/// Reads and indexes the source named by `source_arn`.
-pub async fn ingest(blob: &BlobStore, source_arn: &str) -> Result<AssetIndex, String> {
+/// Reads and indexes the source named by `source_arn`. `.m3u8` sources are remuxed into
+/// sample objects under `samples` (see [`crate::ts_source`]); the index then points there.
+pub async fn ingest(
+    blob: &BlobStore,
+    source_arn: &str,
+    samples: &SampleObjects,
+) -> Result<AssetIndex, String> {
     let (bucket, key) = s3_object(source_arn)
         .ok_or_else(|| format!("sourceArn '{source_arn}' is not an S3 object ARN"))?;
     let lower = key.to_ascii_lowercase();
-    let keys = if lower.ends_with(".smil") {
-        smil_sources(blob, bucket, key).await?
-    } else if lower.ends_with(".m3u8") {
-        return Err(format!(
-            "source '{key}': HLS (.m3u8) sources are not supported by this reelay release; use a .smil of MP4 renditions"
-        ));
-    } else if lower.ends_with(".mp4") || lower.ends_with(".m4v") || lower.ends_with(".mov") {
-        vec![key.to_string()]
+    let (index_bucket, keys, tracks) = if lower.ends_with(".m3u8") {
+        let (keys, tracks) = crate::ts_source::ingest(blob, bucket, key, samples).await?;
+        (samples.bucket.as_str(), keys, tracks)
     } else {
-        return Err(format!(
-            "source '{key}': unsupported source type; expected a .smil or .mp4 object"
-        ));
+        let keys = if lower.ends_with(".smil") {
+            smil_sources(blob, bucket, key).await?
+        } else if lower.ends_with(".mp4") || lower.ends_with(".m4v") || lower.ends_with(".mov") {
+            vec![key.to_string()]
+        } else {
+            return Err(format!(
+                "source '{key}': unsupported source type; expected a .smil, .m3u8 or .mp4 object"
+            ));
+        };
+        if keys.len() > MAX_SOURCES {
+            return Err(format!(
+                "MaxIngestStreamsError: Parent Manifest [{key}] has [{}] streams, more than [{MAX_SOURCES}] allowed",
+                keys.len()
+            ));
+        }
+        let mut tracks = Vec::new();
+        for (n, k) in keys.iter().enumerate() {
+            // `n` < MAX_SOURCES, checked above.
+            let source = u32::try_from(n).unwrap_or(u32::MAX);
+            tracks.extend(index_mp4(blob, bucket, k, source).await?);
+        }
+        (bucket, keys, tracks)
     };
-    if keys.len() > MAX_SOURCES {
-        return Err(format!(
-            "MaxIngestStreamsError: Parent Manifest [{key}] has [{}] streams, more than [{MAX_SOURCES}] allowed",
-            keys.len()
-        ));
-    }
-    let mut tracks = Vec::new();
-    for (n, k) in keys.iter().enumerate() {
-        // `n` < MAX_SOURCES, checked above.
-        let source = u32::try_from(n).unwrap_or(u32::MAX);
-        tracks.extend(index_mp4(blob, bucket, k, source).await?);
-    }
     if !tracks.iter().any(|t| t.codec.is_video()) {
-        return Err(
-            "the source has no video track: MediaPackage VOD requires at least one H.264 or H.265 video track"
-                .to_string(),
-        );
+        return Err(format!(
+            "source '{key}' has no video track: MediaPackage VOD requires at least one H.264 or H.265 video track{}",
+            if lower.ends_with(".m3u8") {
+                " (audio-only HLS is not accepted)"
+            } else {
+                ""
+            }
+        ));
     }
     let timescales: Vec<u32> = tracks
         .iter()
@@ -74,13 +87,13 @@ pub async fn ingest(blob: &BlobStore, source_arn: &str) -> Result<AssetIndex, St
         ));
     }
     Ok(AssetIndex {
-        bucket: bucket.to_string(),
+        bucket: index_bucket.to_string(),
         sources: keys,
         tracks,
     })
 }
 
-fn blob_error(key: &str, e: reelay_blob::Error) -> String {
+pub(crate) fn blob_error(key: &str, e: reelay_blob::Error) -> String {
     match e {
         reelay_blob::Error::NoSuchKey => format!("source file '{key}' does not exist"),
         reelay_blob::Error::NoSuchBucket { bucket } => {
@@ -361,6 +374,15 @@ mod hostile {
         futures::stream::iter([Ok(b)])
     }
 
+    fn samples() -> SampleObjects {
+        SampleObjects {
+            bucket: "src".into(),
+            prefix: "out/".into(),
+            owner: "owner".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
     /// xorshift64*, so the test is reproducible.
     fn noise(seed: u64, n: usize) -> Vec<u8> {
         let mut x = seed | 1;
@@ -389,7 +411,7 @@ mod hostile {
                 data[4..8].copy_from_slice(if seed % 4 == 0 { b"moov" } else { b"ftyp" });
             }
             put(&blob, "x.mp4", data).await;
-            let r = ingest(&blob, "arn:aws:s3:::src/x.mp4").await;
+            let r = ingest(&blob, "arn:aws:s3:::src/x.mp4", &samples()).await;
             assert!(r.is_err(), "seed {seed}");
         }
         put(
@@ -398,7 +420,9 @@ mod hostile {
             b"<smil><video src='../etc/passwd'/></smil>".to_vec(),
         )
         .await;
-        let e = ingest(&blob, "arn:aws:s3:::src/a.smil").await.unwrap_err();
+        let e = ingest(&blob, "arn:aws:s3:::src/a.smil", &samples())
+            .await
+            .unwrap_err();
         assert!(e.contains("relative"), "{e}");
         put(
             &blob,
@@ -406,9 +430,36 @@ mod hostile {
             b"<smil><video src='none.mp4'/></smil>".to_vec(),
         )
         .await;
-        let e = ingest(&blob, "arn:aws:s3:::src/b.smil").await.unwrap_err();
+        let e = ingest(&blob, "arn:aws:s3:::src/b.smil", &samples())
+            .await
+            .unwrap_err();
         assert!(e.contains("does not exist"), "{e}");
-        let e = ingest(&blob, "arn:aws:s3:::src/c.m3u8").await.unwrap_err();
-        assert!(e.contains("m3u8"), "{e}");
+        let e = ingest(&blob, "arn:aws:s3:::src/c.m3u8", &samples())
+            .await
+            .unwrap_err();
+        assert!(e.contains("does not exist"), "{e}");
+        put(
+            &blob,
+            "enc.m3u8",
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n#EXTINF:2,\na.ts\n#EXT-X-ENDLIST\n".to_vec(),
+        )
+        .await;
+        let e = ingest(&blob, "arn:aws:s3:::src/enc.m3u8", &samples())
+            .await
+            .unwrap_err();
+        assert!(e.contains("encrypted"), "{e}");
+        // A segment of noise holds no sample, and no sample object is left behind.
+        put(&blob, "n.ts", noise(7, 188 * 50)).await;
+        put(
+            &blob,
+            "noise.m3u8",
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nn.ts\n#EXT-X-ENDLIST\n".to_vec(),
+        )
+        .await;
+        let e = ingest(&blob, "arn:aws:s3:::src/noise.m3u8", &samples())
+            .await
+            .unwrap_err();
+        assert!(e.contains("no H.264"), "{e}");
+        assert!(blob.head_object("src", "out/0.samples").await.is_err());
     }
 }
