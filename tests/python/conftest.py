@@ -17,6 +17,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READY_PREFIX = "reelay listening on "
 RTMP_PREFIX = "reelay rtmp listening on "
+SRT_PREFIX = "reelay srt listening on "
+RTMPS_PREFIX = "reelay rtmps listening on "
 DUMMY_KEY = "test"
 DUMMY_SECRET = "test"
 
@@ -44,7 +46,8 @@ class Reelay:
         self.stderr_lines = []
 
     def start(self, timeout=30):
-        cmd = [reelay_bin(), "serve", "--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--data-dir", self.data_dir,
+        cmd = [reelay_bin(), "serve", "--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0",
+               "--data-dir", self.data_dir,
                *self.args]
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
@@ -54,6 +57,8 @@ class Reelay:
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         deadline = time.monotonic() + timeout
         self.rtmp_url = None
+        self.srt_url = None
+        self.rtmps_url = None
         while time.monotonic() < deadline:
             try:
                 line = lines.get(timeout=0.1)
@@ -63,6 +68,12 @@ class Reelay:
                 continue
             if line.startswith(RTMP_PREFIX):
                 self.rtmp_url = line[len(RTMP_PREFIX):].strip()
+                continue
+            if line.startswith(SRT_PREFIX):
+                self.srt_url = line[len(SRT_PREFIX):].strip()
+                continue
+            if line.startswith(RTMPS_PREFIX):
+                self.rtmps_url = line[len(RTMPS_PREFIX):].strip()
                 continue
             if line.startswith(READY_PREFIX):
                 self.url = line[len(READY_PREFIX):].strip()

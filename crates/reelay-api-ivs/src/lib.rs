@@ -12,6 +12,7 @@ mod common;
 mod configs;
 pub mod ingest;
 mod keypairs;
+pub mod live_signal;
 pub mod records;
 pub mod secret;
 mod streams;

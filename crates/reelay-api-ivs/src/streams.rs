@@ -289,6 +289,17 @@ pub(crate) async fn put_metadata(
         )));
     }
     let (id, s) = live_stream(call, &req.channel_arn).await?;
+    // ivs.md §2: 5 TPS per channel, answered 429 beyond.
+    let now_ms = call.now().unix_timestamp_nanos() / 1_000_000;
+    if !crate::live_signal::admit_metadata_call(&s.body.channel_arn, now_ms) {
+        return Err(ApiError::new(
+            reelay_aws::generated::ivs::errors::THROTTLING_EXCEPTION,
+            format!(
+                "at most {} PutMetadata calls per second per channel",
+                crate::live_signal::METADATA_CALLS_PER_SECOND
+            ),
+        ));
+    }
     let body = TimedMetadataV1 {
         schema_version: SCHEMA_VERSION,
         channel_arn: s.body.channel_arn.clone(),
@@ -297,6 +308,7 @@ pub(crate) async fn put_metadata(
         inserted_at: call.now_rfc3339(),
     };
     queue_for_live_plane(call, KIND_TIMED_METADATA, &id, &s.body.channel_arn, &body).await?;
+    crate::live_signal::metadata_queued(&s.body.channel_arn);
     Ok(Output::empty())
 }
 

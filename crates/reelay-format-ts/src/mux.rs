@@ -222,6 +222,7 @@ pub struct Muxer {
     pcr_pid: u16,
     psi: Vec<u8>,
     pmt: Vec<u8>,
+    pmt_version: u8,
     counters: Counters,
     last_pcr: Option<u64>,
     pcr_due: bool,
@@ -291,38 +292,12 @@ impl Muxer {
                 pmt_pid: config.pmt_pid,
             },
         );
-        let metadata_es = metadata_descriptor();
-        let mut streams = Vec::new();
-        if let Some(video) = &video {
-            streams.push(EsEntry {
-                stream_type: video.codec().stream_type(),
-                pid: config.video_pid,
-                descriptors: &[],
-            });
-        }
-        if audio.is_some() {
-            streams.push(EsEntry {
-                stream_type: StreamType::AacAdts,
-                pid: config.audio_pid,
-                descriptors: &[],
-            });
-        }
-        let mut program_info = Vec::new();
-        if config.timed_metadata {
-            program_info = metadata_pointer_descriptor(config.program_number);
-            streams.push(EsEntry {
-                stream_type: StreamType::Id3,
-                pid: config.metadata_pid,
-                descriptors: &metadata_es,
-            });
-        }
-        let mut pmt = Vec::new();
-        pmt::write(
-            &mut pmt,
-            config.program_number,
+        let pmt = build_pmt(
+            &config,
+            video.as_ref().map(|v| v.codec().stream_type()),
+            audio.is_some(),
             pcr_pid,
-            &program_info,
-            &streams,
+            0,
         );
         Ok(Self {
             config,
@@ -331,6 +306,7 @@ impl Muxer {
             pcr_pid,
             psi,
             pmt,
+            pmt_version: 0,
             counters: Counters::default(),
             last_pcr: None,
             pcr_due: true,
@@ -340,6 +316,35 @@ impl Muxer {
     /// The configuration this muxer was built with.
     pub fn config(&self) -> &MuxerConfig {
         &self.config
+    }
+
+    /// Declares the ID3 timed-metadata stream on a running muxer (for example when the first
+    /// metadata of a live stream arrives): the PMT gains the stream and its descriptors under the
+    /// next `version_number` (§2.4.4.9), continuity counters carry on, and the next
+    /// [`Muxer::write_pat_pmt`] announces it. Nothing happens when it is already declared.
+    pub fn enable_timed_metadata(&mut self) -> Result<()> {
+        if self.config.timed_metadata {
+            return Ok(());
+        }
+        let pid = self.config.metadata_pid;
+        let taken = [
+            self.config.pmt_pid,
+            self.config.video_pid,
+            self.config.audio_pid,
+        ];
+        if !(0x0010..NULL_PID).contains(&pid) || taken.contains(&pid) {
+            return Err(Error::Config("muxer: metadata PID must be free and valid"));
+        }
+        self.config.timed_metadata = true;
+        self.pmt_version = (self.pmt_version + 1) & 0x1F;
+        self.pmt = build_pmt(
+            &self.config,
+            self.video.as_ref().map(|v| v.codec().stream_type()),
+            self.audio.is_some(),
+            self.pcr_pid,
+            self.pmt_version,
+        );
+        Ok(())
     }
 
     /// Writes one PAT and one PMT packet. HLS segments must start with these so that each can
@@ -479,6 +484,52 @@ impl Muxer {
     }
 }
 
+/// The PMT section of the muxer's program: video, AAC, then the ID3 stream with its
+/// `metadata_pointer_descriptor` in the program info when timed metadata is declared.
+fn build_pmt(
+    config: &MuxerConfig,
+    video: Option<StreamType>,
+    audio: bool,
+    pcr_pid: u16,
+    version: u8,
+) -> Vec<u8> {
+    let metadata_es = metadata_descriptor();
+    let mut streams = Vec::new();
+    if let Some(stream_type) = video {
+        streams.push(EsEntry {
+            stream_type,
+            pid: config.video_pid,
+            descriptors: &[],
+        });
+    }
+    if audio {
+        streams.push(EsEntry {
+            stream_type: StreamType::AacAdts,
+            pid: config.audio_pid,
+            descriptors: &[],
+        });
+    }
+    let mut program_info = Vec::new();
+    if config.timed_metadata {
+        program_info = metadata_pointer_descriptor(config.program_number);
+        streams.push(EsEntry {
+            stream_type: StreamType::Id3,
+            pid: config.metadata_pid,
+            descriptors: &metadata_es,
+        });
+    }
+    let mut pmt = Vec::new();
+    pmt::write_version(
+        &mut pmt,
+        config.program_number,
+        pcr_pid,
+        &program_info,
+        &streams,
+        version,
+    );
+    pmt
+}
+
 /// Writes a PSI section after a zero `pointer_field`, filling the last packet with 0xFF
 /// (§2.4.4.1: stuffing bytes after the last section).
 fn write_section_packets(out: &mut BytesMut, pid: u16, counter: &mut u8, section: &[u8]) {
@@ -496,5 +547,71 @@ fn write_section_packets(out: &mut BytesMut, pid: u16, counter: &mut u8, section
             AdaptationFlags::default(),
             chunk,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demux::{Demuxer, Event};
+
+    fn events(data: &[u8]) -> Vec<Event> {
+        let mut demuxer = Demuxer::new();
+        demuxer.push(data).unwrap();
+        let mut out = Vec::new();
+        while let Some(e) = demuxer.poll() {
+            out.push(e);
+        }
+        demuxer.finish();
+        while let Some(e) = demuxer.poll() {
+            out.push(e);
+        }
+        out
+    }
+
+    #[test]
+    fn timed_metadata_declared_on_a_running_muxer() {
+        let aac = AacConfig::new(2, 3, 2).unwrap();
+        let mut muxer = Muxer::new(MuxerConfig::default().with_audio(aac)).unwrap();
+        let mut ts = muxer.write_pat_pmt().to_vec();
+        ts.extend_from_slice(&muxer.write_sample(&Sample::audio(900, &[0u8; 8])).unwrap());
+        // Refused until declared.
+        let tag = crate::id3_txxx_tag("", "hello").unwrap();
+        assert!(muxer.write_sample(&Sample::metadata(1000, &tag)).is_err());
+        muxer.enable_timed_metadata().unwrap();
+        muxer.enable_timed_metadata().unwrap();
+        ts.extend_from_slice(&muxer.write_pat_pmt());
+        ts.extend_from_slice(&muxer.write_sample(&Sample::metadata(1800, &tag)).unwrap());
+        ts.extend_from_slice(&muxer.write_sample(&Sample::audio(2700, &[0u8; 8])).unwrap());
+        let evs = events(&ts);
+        let programs: Vec<_> = evs
+            .iter()
+            .filter_map(|e| match e {
+                Event::Program(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(programs.len(), 2, "{evs:?}");
+        assert_eq!(programs[0].version, 0);
+        assert_eq!(programs[1].version, 1);
+        let types: Vec<_> = programs[1]
+            .streams
+            .iter()
+            .map(|s| (s.pid, s.stream_type))
+            .collect();
+        assert_eq!(
+            types,
+            [(0x101, StreamType::AacAdts), (0x102, StreamType::Id3)]
+        );
+        let id3: Vec<_> = evs
+            .iter()
+            .filter_map(|e| match e {
+                Event::AccessUnit(au) if au.pid == 0x102 => Some(au.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(id3.len(), 1);
+        assert_eq!(id3[0].pts, Some(1800));
+        assert_eq!(&id3[0].data[..], &tag[..]);
     }
 }

@@ -94,13 +94,27 @@ pub(crate) struct EsEntry<'a> {
     pub descriptors: &'a [u8],
 }
 
-/// Appends a PMT section.
+/// Appends a PMT section with `version_number` 0.
+#[cfg(test)]
 pub(crate) fn write(
     out: &mut Vec<u8>,
     program_number: u16,
     pcr_pid: u16,
     program_info: &[u8],
     streams: &[EsEntry<'_>],
+) {
+    write_version(out, program_number, pcr_pid, program_info, streams, 0);
+}
+
+/// Appends a PMT section with the given `version_number` (five bits, §2.4.4.9: incremented
+/// whenever the definition of the program changes).
+pub(crate) fn write_version(
+    out: &mut Vec<u8>,
+    program_number: u16,
+    pcr_pid: u16,
+    program_info: &[u8],
+    streams: &[EsEntry<'_>],
+    version: u8,
 ) {
     let mut body = Vec::with_capacity(4 + program_info.len() + streams.len() * 5);
     // Reserved bits are set to one before PCR_PID and the 12-bit lengths.
@@ -113,7 +127,7 @@ pub(crate) fn write(
         body.extend_from_slice(&(0xF000 | es.descriptors.len() as u16).to_be_bytes());
         body.extend_from_slice(es.descriptors);
     }
-    write_section(out, TABLE_ID, program_number, 0, &body);
+    write_section(out, TABLE_ID, program_number, version & 0x1F, &body);
 }
 
 #[cfg(test)]

@@ -20,7 +20,25 @@ const MAX_SHORT_LIVED_SECS: i64 = 600;
 /// Playback key pairs read per check (the quota defaults to 3).
 const MAX_KEYS: usize = 100;
 
-fn token_of(query: Option<&str>) -> Option<&str> {
+/// What a valid token grants beyond playback itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// `aws:maximum-resolution` as the largest allowed short side of the picture, in pixels.
+    pub(crate) max_resolution: Option<u64>,
+}
+
+/// `aws:maximum-resolution` values as the largest short side they admit (the size buckets of
+/// ivs.md §8: SD ≤ 480, HD ≤ 720, FULL_HD ≤ 1080 lines).
+pub(crate) fn resolution_limit(claim: &str) -> Option<u64> {
+    match claim {
+        "SD" => Some(480),
+        "HD" => Some(720),
+        "FULL_HD" => Some(1080),
+        _ => None,
+    }
+}
+
+pub(crate) fn token_of(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|p| p.strip_prefix("token="))
 }
 
@@ -54,7 +72,7 @@ pub(crate) async fn authorize(
     query: Option<&str>,
     headers: &HeaderMap,
     multivariant: bool,
-) -> Result<(), &'static str> {
+) -> Result<Grant, &'static str> {
     let token = token_of(query).ok_or(INVALID_TOKEN)?;
     let decoded = reelay_api_common::jwt::decode(token).map_err(|_| INVALID_TOKEN)?;
     let claims = &decoded.claims;
@@ -89,6 +107,10 @@ pub(crate) async fn authorize(
             _ => {}
         }
     }
+    let max_resolution = match claims.get("aws:maximum-resolution") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_str().and_then(resolution_limit).ok_or(INVALID_TOKEN)?),
+    };
     verify_signature(live, stream, &decoded).await?;
     if let Some(viewer) = viewer {
         let version = claims
@@ -119,7 +141,7 @@ pub(crate) async fn authorize(
             return Err(REUSED_TOKEN);
         }
     }
-    Ok(())
+    Ok(Grant { max_resolution })
 }
 
 async fn verify_signature(
@@ -179,6 +201,14 @@ mod tests {
             "https://a.example",
             "https://a.example.evil"
         ));
+    }
+
+    #[test]
+    fn maximum_resolution_claims() {
+        assert_eq!(resolution_limit("SD"), Some(480));
+        assert_eq!(resolution_limit("HD"), Some(720));
+        assert_eq!(resolution_limit("FULL_HD"), Some(1080));
+        assert_eq!(resolution_limit("4K"), None);
     }
 
     #[test]

@@ -13,10 +13,19 @@
 //! which channels are live; the store records mirror it for the API.
 
 mod auth;
+mod events;
+pub mod geo;
 mod ingest;
+mod monitor;
+pub mod multitrack;
 pub mod packager;
 mod playback;
+mod recording;
 mod session;
+mod srt;
+pub mod tls;
+mod ts_media;
+pub mod viewers;
 
 use axum::Router;
 use packager::Packager;
@@ -37,14 +46,42 @@ const ENDED_RETENTION: Duration = Duration::from_secs(60);
 /// rather than letting memory grow without bound.
 const MAX_SINGLE_USE_TOKENS: usize = 100_000;
 
+/// The ingest listeners, bound by the server.
+pub struct Listeners {
+    /// Plain RTMP.
+    pub rtmp: tokio::net::TcpListener,
+    /// RTMPS: a TCP listener and the TLS configuration (`tls::server_config`). When present,
+    /// plain RTMP takes only channels with `insecureIngest` (docs/ivs.md, "Ingest").
+    pub rtmps: Option<(tokio::net::TcpListener, Arc<rustls::ServerConfig>)>,
+    /// SRT (UDP), listener mode.
+    pub srt: Option<tokio::net::UdpSocket>,
+}
+
 /// Start the live plane: serve RTMP connections from `rtmp` (bound by the server) and return
 /// the playback routes to merge into the HTTP listener.
 pub fn start(deps: &Deps, rtmp: tokio::net::TcpListener) -> Router {
+    start_with(
+        deps,
+        Listeners {
+            rtmp,
+            rtmps: None,
+            srt: None,
+        },
+    )
+}
+
+/// Start the live plane on every given ingest listener and return the playback routes.
+pub fn start_with(deps: &Deps, listeners: Listeners) -> Router {
+    let Listeners { rtmp, rtmps, srt } = listeners;
     let live = Arc::new(Live {
         deps: deps.clone(),
+        rtmps: rtmps.is_some(),
         idle_timeout: idle_timeout_from(|name| std::env::var(name).ok()),
         streams: Mutex::new(HashMap::new()),
         used_tokens: Mutex::new(HashMap::new()),
+        state: monitor::StateConfig::from_env(),
+        geo: Arc::new(geo::DefaultGeo::from_env()),
+        recordings: Arc::new(recording::Recordings::default()),
     });
     let accept_live = live.clone();
     tokio::spawn(async move {
@@ -52,7 +89,7 @@ pub fn start(deps: &Deps, rtmp: tokio::net::TcpListener) -> Router {
             match rtmp.accept().await {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
-                    tokio::spawn(ingest::serve(accept_live.clone(), socket));
+                    tokio::spawn(ingest::serve(accept_live.clone(), socket, false));
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(e) => {
@@ -62,6 +99,12 @@ pub fn start(deps: &Deps, rtmp: tokio::net::TcpListener) -> Router {
             }
         }
     });
+    if let Some((listener, config)) = rtmps {
+        tokio::spawn(tls::serve_rtmps(live.clone(), listener, config));
+    }
+    if let Some(socket) = srt {
+        tokio::spawn(srt::serve(live.clone(), socket));
+    }
     playback::router(live)
 }
 
@@ -111,11 +154,19 @@ pub(crate) struct MediaInfo {
 /// The live plane's state: the streams by playback name (`<region>.<account>.channel.<id>`).
 pub(crate) struct Live {
     pub(crate) deps: Deps,
+    /// Whether RTMPS is served: plain RTMP then takes only `insecureIngest` channels.
+    pub(crate) rtmps: bool,
     /// A connection that sends nothing for this long is closed.
     pub(crate) idle_timeout: Duration,
     streams: Mutex<HashMap<String, Arc<LiveStream>>>,
     /// `aws:single-use-uuid` values already played (`<channel arn>|<uuid>`) with their `exp`.
     used_tokens: Mutex<HashMap<String, i64>>,
+    /// Viewer-count window and starvation threshold (monitor.rs).
+    pub(crate) state: monitor::StateConfig,
+    /// Countries of playback clients, for restriction policies.
+    pub(crate) geo: Arc<dyn geo::GeoResolver>,
+    /// Recordings to S3 by channel, kept across reconnects within their window.
+    recordings: Arc<recording::Recordings>,
 }
 
 /// One stream: live, or ended and still served for [`ENDED_RETENTION`].
@@ -128,6 +179,16 @@ pub(crate) struct LiveStream {
     pub(crate) scope: reelay_store::Scope,
     /// `latencyMode` LOW at go-live: playlists are LL-HLS.
     pub(crate) low_latency: bool,
+    /// The channel's `playbackRestrictionPolicyArn` at go-live ("" for none).
+    pub(crate) restriction_policy_arn: String,
+    /// That policy, read once (at go-live by the monitor, or by the first playback request).
+    pub(crate) restriction: tokio::sync::OnceCell<Option<monitor::Restriction>>,
+    /// The channel's multitrack input configuration at go-live.
+    pub(crate) multitrack: reelay_aws::generated::ivs::types::MultitrackInputConfiguration,
+    /// What the publisher has shown of multitrack input so far.
+    pub(crate) multitrack_state: Mutex<multitrack::State>,
+    /// Recent playlist requesters (viewer counting).
+    pub(crate) viewers: Mutex<viewers::Viewers>,
     packager: Mutex<Packager>,
     info: Mutex<MediaInfo>,
     publishing: AtomicBool,
@@ -154,6 +215,11 @@ impl LiveStream {
 
     pub(crate) fn has_segment(&self) -> bool {
         self.lock().last_sequence().is_some()
+    }
+
+    /// Whether the publisher is still connected.
+    pub(crate) fn is_publishing(&self) -> bool {
+        self.publishing.load(Ordering::SeqCst)
     }
 
     pub(crate) fn finish(&self) {
@@ -190,6 +256,11 @@ impl Live {
             channel_arn: key.channel_arn.clone(),
             scope: key.scope.clone(),
             low_latency: key.channel.latency_mode == ChannelLatencyMode::Low,
+            restriction_policy_arn: key.channel.playback_restriction_policy_arn.clone(),
+            restriction: tokio::sync::OnceCell::new(),
+            multitrack: key.channel.multitrack_input_configuration.clone(),
+            multitrack_state: Mutex::new(multitrack::State::default()),
+            viewers: Mutex::new(viewers::Viewers::new(self.state.viewer_window_ms)),
             packager: Mutex::new(ingest::new_packager(key.channel.container_format)),
             info: Mutex::new(MediaInfo::default()),
             publishing: AtomicBool::new(true),

@@ -7,7 +7,8 @@
 
 use bytes::{Bytes, BytesMut};
 use reelay_format_mp4::{
-    AudioConfig, Codec, FourCc, FragmentSample, SampleFlags, TrackConfig, TrackFragment,
+    AudioConfig, Codec, EventMessage, FourCc, FragmentSample, SampleFlags, TrackConfig,
+    TrackFragment,
 };
 use reelay_format_ts::{AacConfig, Muxer, MuxerConfig, Sample, VideoCodec, VideoTrack};
 use reelay_manifest_hls::{
@@ -22,6 +23,9 @@ pub mod limits {
     /// Largest segment, in bytes: a publisher that sends no keyframe keeps one segment growing,
     /// so the stream is ended past this (about 100 s at 2.5 Mbps).
     pub const MAX_SEGMENT_BYTES: usize = 32 * 1024 * 1024;
+    /// Timed-metadata tags waiting for their segment; older ones are dropped past this (the
+    /// API admits 5 per second and channel, and tags wait at most one segment).
+    pub const MAX_PENDING_METADATA: usize = 64;
 }
 
 /// 90 kHz MPEG clock ticks per millisecond.
@@ -190,6 +194,10 @@ struct Fmp4 {
     audio_samples: Vec<FragmentSample>,
     audio_base: Option<u64>,
     fragment_sequence: u32,
+    /// `emsg` boxes written before the next `moof` (timed metadata).
+    events: Vec<Bytes>,
+    /// `id` of the next `emsg`.
+    next_event_id: u32,
 }
 
 impl Fmp4 {
@@ -225,10 +233,22 @@ impl Fmp4 {
             });
         }
         if fragments.is_empty() {
+            // Event messages wait for a fragment to precede.
             return Ok(Bytes::new());
         }
         self.fragment_sequence = self.fragment_sequence.wrapping_add(1);
-        reelay_format_mp4::media_segment(self.fragment_sequence, &fragments).map_err(media_err)
+        let fragment = reelay_format_mp4::media_segment(self.fragment_sequence, &fragments)
+            .map_err(media_err)?;
+        if self.events.is_empty() {
+            return Ok(fragment);
+        }
+        // AOM id3-emsg: the `emsg` boxes of a fragment come before its `moof`.
+        let mut out = BytesMut::new();
+        for e in self.events.drain(..) {
+            out.extend_from_slice(&e);
+        }
+        out.extend_from_slice(&fragment);
+        Ok(out.freeze())
     }
 }
 
@@ -251,6 +271,15 @@ pub struct Packager {
     ended: bool,
     bytes_total: u64,
     duration_total: Duration,
+    /// ID3 tags waiting for the next segment (TS, before the ID3 stream is declared) or for
+    /// video to start.
+    pending_metadata: VecDeque<Bytes>,
+    /// Samples pushed so far, media or not: what starvation detection watches.
+    samples_in: u64,
+    /// Recording's thumbnails: whether keyframes are kept, and the newest one (count of
+    /// keyframes so far, decoding time in ms from the first keyframe, access unit).
+    keep_keyframes: bool,
+    last_keyframe: Option<(u64, i64, Bytes)>,
 }
 
 impl Packager {
@@ -273,7 +302,69 @@ impl Packager {
             ended: false,
             bytes_total: 0,
             duration_total: Duration::ZERO,
+            pending_metadata: VecDeque::new(),
+            samples_in: 0,
+            keep_keyframes: false,
+            last_keyframe: None,
         }
+    }
+
+    /// How many audio and video samples were pushed: a value that stops changing while the
+    /// publisher sends no media (starvation).
+    pub fn samples_in(&self) -> u64 {
+        self.samples_in
+    }
+
+    /// A complete ID3v2 tag of timed metadata (`PutMetadata`), timed at the newest media.
+    ///
+    /// MPEG-TS: a PES on the ID3 stream (`stream_type` 0x15) with PTS = that time, written at
+    /// once when the PMT already declares the stream; otherwise the stream is declared from the
+    /// next segment on (so that each segment's first PMT lists every stream it carries) and the
+    /// tag opens that segment. fMP4: an `emsg` (version 1, AOM ID3 scheme, 90 kHz) before the
+    /// next `moof`. Tags given before video starts wait for the first segment.
+    pub fn push_timed_metadata(&mut self, id3: Bytes) -> Result<(), PackagerError> {
+        if self.ended {
+            return Ok(());
+        }
+        if id3.len() > reelay_format_mp4::MAX_EMSG_MESSAGE {
+            return Err(PackagerError::Limit("timed metadata size"));
+        }
+        let declared = self
+            .muxer
+            .as_ref()
+            .is_some_and(|m| m.config().timed_metadata);
+        let now = self.last_video_ms.map(|ms| self.ticks(ms));
+        match now {
+            Some(pts) if declared && self.open.is_some() => self.write(Sample::metadata(pts, &id3)),
+            Some(pts) if self.fmp4.is_some() && self.open.is_some() => self.push_event(pts, &id3),
+            _ => {
+                if self.pending_metadata.len() >= limits::MAX_PENDING_METADATA {
+                    self.pending_metadata.pop_front();
+                }
+                self.pending_metadata.push_back(id3);
+                Ok(())
+            }
+        }
+    }
+
+    fn push_event(&mut self, pts: u64, id3: &[u8]) -> Result<(), PackagerError> {
+        let Some(f) = &mut self.fmp4 else {
+            return Ok(());
+        };
+        let id = f.next_event_id;
+        f.next_event_id = f.next_event_id.wrapping_add(1);
+        let boxed = reelay_format_mp4::emsg(&EventMessage {
+            timescale: FMP4_VIDEO_TIMESCALE,
+            presentation_time: pts,
+            event_duration: 0,
+            id,
+            scheme_id_uri: reelay_format_mp4::ID3_SCHEME,
+            value: "",
+            message_data: id3,
+        })
+        .map_err(media_err)?;
+        f.events.push(boxed.clone());
+        self.account(boxed.len())
     }
 
     /// The AVC decoder configuration record (the FLV sequence header). A change after the first
@@ -312,6 +403,7 @@ impl Packager {
         keyframe: bool,
         data: &[u8],
     ) -> Result<(), PackagerError> {
+        self.samples_in += 1;
         if self.ended {
             return Ok(());
         }
@@ -364,6 +456,11 @@ impl Packager {
                 }
             }
         }
+        if keyframe && self.keep_keyframes {
+            let n = self.last_keyframe.as_ref().map_or(0, |(n, _, _)| n + 1);
+            let rel = dts_ms - self.base_ms.unwrap_or(dts_ms);
+            self.last_keyframe = Some((n, rel, Bytes::copy_from_slice(data)));
+        }
         let dts = self.ticks(dts_ms);
         let pts = self.ticks(dts_ms + i64::from(cts_ms));
         if let Some(f) = &mut self.fmp4 {
@@ -389,6 +486,23 @@ impl Packager {
     /// The fMP4 initialization section (`EXT-X-MAP`), once video has started.
     pub fn init_segment(&self) -> Option<Bytes> {
         self.fmp4.as_ref().map(|f| f.init.clone())
+    }
+
+    /// Keep the newest keyframe for [`Packager::latest_keyframe`] (recording thumbnails); off
+    /// by default, since it copies every keyframe.
+    pub fn set_keep_keyframes(&mut self, keep: bool) {
+        self.keep_keyframes = keep;
+        if !keep {
+            self.last_keyframe = None;
+        }
+    }
+
+    /// The newest keyframe (with [`Packager::set_keep_keyframes`]): its number, its decoding
+    /// time in milliseconds from the first keyframe, the access unit (length-prefixed NAL
+    /// units) and the AVC decoder configuration record it decodes with.
+    pub fn latest_keyframe(&self) -> Option<(u64, i64, Bytes, Bytes)> {
+        let (n, ms, data) = self.last_keyframe.as_ref()?;
+        Some((*n, *ms, data.clone(), self.avcc.clone()?))
     }
 
     /// The segment container.
@@ -449,6 +563,8 @@ impl Packager {
             audio_samples: Vec::new(),
             audio_base: None,
             fragment_sequence: 0,
+            events: Vec::new(),
+            next_event_id: 0,
         })
     }
 
@@ -480,6 +596,7 @@ impl Packager {
     /// One raw AAC frame at `pts_ms`. Audio before the first keyframe, or without a
     /// configuration known when video started, is dropped.
     pub fn push_audio(&mut self, pts_ms: i64, data: &[u8]) -> Result<(), PackagerError> {
+        self.samples_in += 1;
         if self.ended || self.open.is_none() {
             return Ok(());
         }
@@ -799,6 +916,13 @@ impl Packager {
             return;
         }
         let mut current = BytesMut::new();
+        if !self.pending_metadata.is_empty()
+            && let Some(muxer) = &mut self.muxer
+            && muxer.enable_timed_metadata().is_err()
+        {
+            // The muxer's PIDs are fixed by this packager and never collide.
+            self.pending_metadata.clear();
+        }
         // Every TS segment starts with PAT and PMT so that it decodes on its own.
         if let Some(muxer) = &mut self.muxer {
             current.extend_from_slice(&muxer.write_pat_pmt());
@@ -813,6 +937,18 @@ impl Packager {
             current,
         });
         self.next_sequence += 1;
+        // Metadata that waited for this segment opens it, timed at its start.
+        let pts = self.ticks(start_ms);
+        while let Some(tag) = self.pending_metadata.pop_front() {
+            let res = if self.fmp4.is_some() {
+                self.push_event(pts, &tag)
+            } else {
+                self.write(Sample::metadata(pts, &tag))
+            };
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "timed metadata dropped");
+            }
+        }
     }
 
     fn close_open(&mut self, end_ms: i64) -> Result<(), PackagerError> {
@@ -827,6 +963,17 @@ impl Packager {
         for part in &open.parts {
             data.extend_from_slice(&part.data);
         }
+        let data = data.freeze();
+        // The parts become views of the segment's bytes, so a retained segment holds its
+        // media once rather than twice (the part buffers are freed once no viewer holds them).
+        // `data` is the parts' concatenation in order, so every range below is in bounds.
+        let mut parts = open.parts;
+        let mut offset = 0;
+        for part in &mut parts {
+            let len = part.data.len();
+            part.data = data.slice(offset..offset + len);
+            offset += len;
+        }
         let duration =
             Duration::from_millis(u64::try_from(end_ms - open.start_ms).unwrap_or(0).max(1));
         self.longest = self.longest.max(duration);
@@ -835,8 +982,8 @@ impl Packager {
         self.segments.push_back(Segment {
             sequence: open.sequence,
             duration,
-            data: data.freeze(),
-            parts: open.parts,
+            data,
+            parts,
         });
         let keep = self.config.retained.max(self.config.playlist_window);
         while self.segments.len() > keep {
@@ -1054,6 +1201,79 @@ mod tests {
         );
         assert!(text.ends_with("#EXT-X-ENDLIST\n"), "{text}");
         assert!(p.has(99, Some(0)), "an ended stream never blocks");
+    }
+
+    /// The ID3 access units (PTS, payload) of a TS byte string, and the PMT versions seen.
+    fn id3_units(ts: &[u8]) -> (Vec<(Option<u64>, Bytes)>, Vec<u8>) {
+        let mut d = reelay_format_ts::Demuxer::new();
+        d.push(ts).unwrap();
+        d.finish();
+        let (mut units, mut versions) = (Vec::new(), Vec::new());
+        while let Some(e) = d.poll() {
+            match e {
+                reelay_format_ts::Event::Program(p) => versions.push(p.version),
+                reelay_format_ts::Event::AccessUnit(au)
+                    if au.stream_type == reelay_format_ts::StreamType::Id3 =>
+                {
+                    units.push((au.pts, au.data));
+                }
+                _ => {}
+            }
+        }
+        (units, versions)
+    }
+
+    #[test]
+    fn timed_metadata_in_ts_opens_the_next_segment_then_goes_in_at_once() {
+        let mut p = packager();
+        let tag = Bytes::from(reelay_format_ts::id3_txxx_tag("", "first").unwrap());
+        // Before video: waits for the first segment.
+        p.push_timed_metadata(tag.clone()).unwrap();
+        feed(&mut p, 0, 3, 50);
+        let (units, versions) = id3_units(&p.segment(0).unwrap().data);
+        assert_eq!(units, [(Some(10_000 * 90), tag.clone())]);
+        assert_eq!(versions, [1]);
+        // Declared now: the next tag goes into the open segment, timed at the newest video.
+        let second = Bytes::from(reelay_format_ts::id3_txxx_tag("", "second").unwrap());
+        p.push_timed_metadata(second.clone()).unwrap();
+        feed(&mut p, 3000, 3, 50);
+        let (units, _) = id3_units(&p.segment(1).unwrap().data);
+        assert_eq!(units, [(Some((10_000 + 2960) * 90), second)]);
+        // Untouched streams keep a PMT without the ID3 stream.
+        let mut plain = packager();
+        feed(&mut plain, 0, 3, 50);
+        let (units, versions) = id3_units(&plain.segment(0).unwrap().data);
+        assert!(units.is_empty());
+        assert_eq!(versions, [0]);
+    }
+
+    #[test]
+    fn timed_metadata_in_fmp4_is_an_emsg_before_the_next_moof() {
+        let mut p = Packager::new(PackagerConfig {
+            container: Container::Fmp4,
+            ..PackagerConfig::default()
+        });
+        p.set_video_config(avcc()).unwrap();
+        feed(&mut p, 0, 1, 50);
+        let tag = reelay_format_ts::id3_txxx_tag("", "hello").unwrap();
+        p.push_timed_metadata(Bytes::from(tag.clone())).unwrap();
+        feed(&mut p, 1000, 3, 50);
+        let seg = p.segment(0).unwrap();
+        let part = seg
+            .parts
+            .iter()
+            .find(|x| &x.data[4..8] == b"emsg")
+            .expect("a part opens with the emsg");
+        let size = u32::from_be_bytes([part.data[0], part.data[1], part.data[2], part.data[3]]);
+        let emsg = &part.data[..size as usize];
+        assert_eq!(emsg[8], 1, "version 1");
+        assert_eq!(&emsg[12..16], &90_000u32.to_be_bytes());
+        let pts = u64::from_be_bytes(emsg[16..24].try_into().unwrap());
+        assert_eq!(pts, (10_000 + 960) * 90);
+        let scheme = b"https://aomedia.org/emsg/ID3\0\0";
+        assert_eq!(&emsg[32..32 + scheme.len()], scheme);
+        assert_eq!(&emsg[32 + scheme.len()..], &tag[..]);
+        assert_eq!(&part.data[size as usize + 4..size as usize + 8], b"moof");
     }
 
     #[test]

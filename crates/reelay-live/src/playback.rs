@@ -13,10 +13,11 @@
 use crate::packager::{Container, Packager};
 use crate::{Live, LiveStream};
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -171,11 +172,57 @@ fn body(
     r
 }
 
+/// What a playback request refused by the channel's restriction policy is answered (IVS's
+/// generic playback-authorization refusal, ivs.md §5).
+const RESTRICTED: &str = crate::auth::REUSED_TOKEN;
+
+/// Applies the stream's playback restriction policy (as read at go-live) to one request:
+/// `allowedCountries` through the geo resolver on every request; `allowedOrigins` against the
+/// `Origin` header of the multivariant request, or of every request with strict enforcement
+/// (a request without `Origin` is refused where the check applies).
+async fn restrict(
+    live: &Live,
+    stream: &LiveStream,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    multivariant: bool,
+) -> Result<(), Response> {
+    let policy = match crate::monitor::restriction(live, stream).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the playback restriction policy");
+            return Err(plain(StatusCode::SERVICE_UNAVAILABLE, "try again"));
+        }
+    };
+    if !crate::geo::country_allowed(&policy.allowed_countries, live.geo.country(peer)) {
+        return Err(plain(StatusCode::FORBIDDEN, RESTRICTED));
+    }
+    if !policy.allowed_origins.is_empty() && (multivariant || policy.strict_origin) {
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let list = policy.allowed_origins.join(",");
+        if !origin.is_some_and(|o| crate::auth::origin_allowed(&list, o)) {
+            return Err(plain(StatusCode::FORBIDDEN, RESTRICTED));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the source picture is larger than an `aws:maximum-resolution` allows (its short side
+/// above the limit). Unknown dimensions (no `onMetaData` size) are not refused.
+fn exceeds(info: crate::MediaInfo, limit: u64) -> bool {
+    match (info.width, info.height) {
+        (Some(w), Some(h)) => w.min(h) > limit,
+        _ => false,
+    }
+}
+
 async fn serve(
     State(live): State<Arc<Live>>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    extensions: Extensions,
 ) -> Response {
     let Some((name, target)) = parse(&path) else {
         return plain(StatusCode::NOT_FOUND, "not found");
@@ -187,17 +234,44 @@ async fn serve(
         // The channel is offline (or unknown): IVS answers 404 too.
         return plain(StatusCode::NOT_FOUND, "channel is not broadcasting");
     };
-    if stream.authorized
-        && let Err(reason) = crate::auth::authorize(
-            &live,
-            &stream,
-            query.as_deref(),
-            &headers,
-            matches!(target, Target::Multivariant),
-        )
-        .await
-    {
-        return plain(StatusCode::FORBIDDEN, reason);
+    let is_multivariant = matches!(target, Target::Multivariant);
+    // The listener records the peer when it serves with connect info; without it the client's
+    // country is unknown.
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical());
+    if let Err(refused) = restrict(&live, &stream, &headers, peer, is_multivariant).await {
+        return refused;
+    }
+    if stream.authorized {
+        match crate::auth::authorize(&live, &stream, query.as_deref(), &headers, is_multivariant)
+            .await
+        {
+            // aws:maximum-resolution filters the variants; the one rendition there is today is
+            // the source, so a source above the limit leaves nothing to play.
+            Ok(grant)
+                if grant
+                    .max_resolution
+                    .is_some_and(|limit| exceeds(stream.info(), limit)) =>
+            {
+                return plain(StatusCode::FORBIDDEN, crate::auth::INVALID_TOKEN);
+            }
+            Ok(_) => {}
+            Err(reason) => return plain(StatusCode::FORBIDDEN, reason),
+        }
+    }
+    if matches!(target, Target::Multivariant | Target::Media) {
+        let address = peer.map(|p| p.to_string()).unwrap_or_default();
+        let agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let token = crate::auth::token_of(query.as_deref()).unwrap_or_default();
+        stream
+            .viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .saw(&[&address, agent, token], crate::monitor::now_ms());
     }
     // Only a verified token is passed on into playlists (its characters are base64url and
     // dots); anything else in the query stays out of what other requests are served.

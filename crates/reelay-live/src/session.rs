@@ -11,24 +11,35 @@ use reelay_aws::Timestamp;
 use reelay_aws::generated::ivs::types::{IngestConfiguration, StreamEvent, StreamHealth};
 use reelay_store::{NewRecord, Scope, StoreError, Update};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// `StreamEvents` holds at most 500 events (model), newest first.
 const MAX_EVENTS: usize = 500;
 /// EventBridge detail-type of the state events (ivs.md §7).
 const STATE_CHANGE: &str = "IVS Stream State Change";
+/// EventBridge detail-type of the starvation events (ivs.md §7).
+const HEALTH_CHANGE: &str = "IVS Stream Health Change";
+/// EventBridge detail-type of the recording events (ivs.md §7).
+pub(crate) const RECORDING_CHANGE: &str = "IVS Recording State Change";
+/// Attempts at a compare-and-set of the stream record before giving up on an update.
+const WRITE_ATTEMPTS: usize = 5;
 
 /// A stream id: `st-` and 23 alphanumerics, 26 characters (model pattern).
 fn new_stream_id() -> String {
     format!("st-{}", reelay_api_common::random_id(23))
 }
 
-/// The store records of one live stream, owned by its ingest connection.
+/// The store records of one live stream, owned by its ingest connection. Clones share the
+/// session (the stream monitor adds starvation events beside the connection's own).
+#[derive(Clone)]
 pub(crate) struct StreamRecords {
     deps: Deps,
     pub(crate) scope: Scope,
     pub(crate) channel_id: String,
     pub(crate) stream_id: String,
-    session: StreamSessionV1,
+    /// The channel's name, for the event log's `channel_name`.
+    channel_name: String,
+    session: Arc<tokio::sync::Mutex<StreamSessionV1>>,
 }
 
 impl StreamRecords {
@@ -52,6 +63,7 @@ impl StreamRecords {
             ingest_configuration: None,
             truncated_events: vec![event("Session Created", None, now)],
         };
+        let created = session.truncated_events.clone();
         let store = deps.store.as_ref();
         let arn_prefix = key
             .channel_arn
@@ -113,29 +125,149 @@ impl StreamRecords {
                 .await;
             return Err(e);
         }
-        Ok(StreamRecords {
+        let records = StreamRecords {
             deps: deps.clone(),
             scope: key.scope.clone(),
             channel_id: key.channel_id.clone(),
             stream_id,
-            session,
-        })
+            channel_name: key.channel.name.clone(),
+            session: Arc::new(tokio::sync::Mutex::new(session)),
+        };
+        records.log(&created).await;
+        Ok(records)
+    }
+
+    /// Appends events to the IVS event log (`crate::events`).
+    async fn log(&self, events: &[StreamEvent]) {
+        let channel_arn = self.session.lock().await.channel_arn.clone();
+        for e in events {
+            crate::events::record(
+                &self.deps,
+                &self.scope,
+                &crate::events::StreamEventLog {
+                    channel_arn: &channel_arn,
+                    channel_name: &self.channel_name,
+                    stream_id: &self.stream_id,
+                    event: e,
+                    detail: None,
+                },
+            )
+            .await;
+        }
     }
 
     /// Adds an event (newest first) and saves the session.
     pub(crate) async fn event(&mut self, name: &str, code: Option<&str>) {
         let now = Timestamp(self.deps.clock.now());
-        self.session
-            .truncated_events
-            .insert(0, event(name, code, now));
-        self.session.truncated_events.truncate(MAX_EVENTS);
-        self.save().await;
+        let e = event(name, code, now);
+        {
+            let mut session = self.session.lock().await;
+            // An ended session takes no more events (the monitor may race the end).
+            if session.end_time.is_some() {
+                return;
+            }
+            session.truncated_events.insert(0, e.clone());
+            session.truncated_events.truncate(MAX_EVENTS);
+            self.save(&session).await;
+        }
+        self.log(&[e]).await;
+    }
+
+    /// Adds a recording event (`Recording Start`, `Recording End`, their `… Failure`) to the
+    /// session and to the event log with its `recording_*` detail fields. Unlike [`Self::event`]
+    /// it is taken after the session ended: a recording ends only once its reconnect window has
+    /// passed. The session record is saved from this shared copy, which every writer of the
+    /// session goes through, so no event is lost to a concurrent save.
+    pub(crate) async fn recording_event(
+        &self,
+        name: &str,
+        detail: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        let now = Timestamp(self.deps.clock.now());
+        let e = event(name, None, now);
+        let channel_arn = {
+            let mut session = self.session.lock().await;
+            session.truncated_events.insert(0, e.clone());
+            session.truncated_events.truncate(MAX_EVENTS);
+            if name.ends_with("Failure") {
+                session.has_error_event = true;
+            }
+            self.save(&session).await;
+            session.channel_arn.clone()
+        };
+        crate::events::record(
+            &self.deps,
+            &self.scope,
+            &crate::events::StreamEventLog {
+                channel_arn: &channel_arn,
+                channel_name: &self.channel_name,
+                stream_id: &self.stream_id,
+                event: &e,
+                detail: Some(detail),
+            },
+        )
+        .await;
     }
 
     /// Records the encoder's input configuration.
     pub(crate) async fn set_ingest_configuration(&mut self, ic: IngestConfiguration) {
-        self.session.ingest_configuration = Some(ic);
-        self.save().await;
+        let mut session = self.session.lock().await;
+        session.ingest_configuration = Some(ic);
+        self.save(&session).await;
+    }
+
+    /// Sets the health and viewer count of the live `ivs:stream` record (compare-and-set, so a
+    /// concurrent `StopStream` flag is kept). Does nothing once the record is gone or belongs
+    /// to another stream.
+    pub(crate) async fn update_stream(&self, health: StreamHealth, viewer_count: i64) {
+        let store = self.deps.store.as_ref();
+        for _ in 0..WRITE_ATTEMPTS {
+            let rec = match store.get(&self.scope, KIND_STREAM, &self.channel_id).await {
+                Ok(Some(rec)) => rec,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the stream record");
+                    return;
+                }
+            };
+            let Ok(mut body) = serde_json::from_value::<StreamV1>(rec.body) else {
+                return;
+            };
+            if body.stream_id != self.stream_id {
+                return;
+            }
+            if body.health == health && body.viewer_count == viewer_count {
+                return;
+            }
+            body.health = health;
+            body.viewer_count = viewer_count;
+            let Ok(value) = to_value(&body) else { return };
+            let mut index = rec.index.clone();
+            index.insert(IDX_HEALTH.to_string(), health.as_str().to_string());
+            let update = Update {
+                body: value,
+                index,
+                parent: rec.parent.clone(),
+                schema_version: SCHEMA_VERSION,
+            };
+            match store
+                .update(
+                    &self.scope,
+                    KIND_STREAM,
+                    &self.channel_id,
+                    Some(rec.version),
+                    update,
+                )
+                .await
+            {
+                Ok(_) | Err(StoreError::NotFound) => return,
+                Err(StoreError::VersionMismatch { .. }) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not update the stream record");
+                    return;
+                }
+            }
+        }
     }
 
     /// Whether `StopStream` asked for the publisher to go, or the stream record is gone (a
@@ -158,15 +290,23 @@ impl StreamRecords {
     }
 
     /// Ends the session (`Stream End`, `Session Ended`, end time) and removes the stream record.
-    pub(crate) async fn end(mut self, error_code: Option<&str>) {
+    pub(crate) async fn end(self, error_code: Option<&str>) {
         let now = Timestamp(self.deps.clock.now());
-        self.session.end_time = Some(self.now());
-        if error_code.is_some() {
-            self.session.has_error_event = true;
+        let mut session = self.session.lock().await;
+        if session.end_time.is_some() {
+            return;
         }
-        let events = &mut self.session.truncated_events;
-        events.insert(0, event("Stream End", None, now));
-        events.insert(0, event("Session Ended", error_code, now));
+        session.end_time = Some(self.now());
+        if error_code.is_some() {
+            session.has_error_event = true;
+        }
+        let ended = [
+            event("Stream End", None, now),
+            event("Session Ended", error_code, now),
+        ];
+        let events = &mut session.truncated_events;
+        events.insert(0, ended[0].clone());
+        events.insert(0, ended[1].clone());
         events.truncate(MAX_EVENTS);
         let store = self.deps.store.as_ref();
         if let Ok(Some(rec)) = store.get(&self.scope, KIND_STREAM, &self.channel_id).await
@@ -183,17 +323,19 @@ impl StreamRecords {
         {
             tracing::warn!(error = %e, "could not delete the stream record");
         }
-        self.save().await;
+        self.save(&session).await;
+        drop(session);
+        self.log(&ended).await;
     }
 
-    async fn save(&self) {
-        let Ok(body) = to_value(&self.session) else {
+    async fn save(&self, session: &StreamSessionV1) {
+        let Ok(body) = to_value(session) else {
             return;
         };
         let update = Update {
             body,
             index: BTreeMap::new(),
-            parent: Some(self.session.channel_arn.clone()),
+            parent: Some(session.channel_arn.clone()),
             schema_version: SCHEMA_VERSION,
         };
         if let Err(e) = self
@@ -218,7 +360,18 @@ fn event(name: &str, code: Option<&str>, at: Timestamp) -> StreamEvent {
         code: code.map(str::to_string),
         event_time: Some(at),
         name: Some(name.to_string()),
-        r#type: Some(STATE_CHANGE.to_string()),
+        r#type: Some(event_type(name).to_string()),
+    }
+}
+
+/// The EventBridge detail-type an event belongs to (ivs.md §7).
+pub(crate) fn event_type(name: &str) -> &'static str {
+    if name.starts_with("Starvation") {
+        HEALTH_CHANGE
+    } else if name.starts_with("Recording") {
+        RECORDING_CHANGE
+    } else {
+        STATE_CHANGE
     }
 }
 

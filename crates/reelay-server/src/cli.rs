@@ -64,9 +64,19 @@ struct ServeArgs {
     /// RTMP ingest address (port 0 picks a free port).
     #[arg(long, env = "REELAY_RTMP", default_value = "127.0.0.1:1935")]
     rtmp: SocketAddr,
-    /// SRT ingest address (UDP).
+    /// SRT ingest address (UDP; port 0 picks a free port).
     #[arg(long, env = "REELAY_SRT", default_value = "127.0.0.1:9000")]
     srt: SocketAddr,
+    /// RTMPS ingest address (port 0 picks a free port); needs --tls-cert and --tls-key. While
+    /// RTMPS is served, plain RTMP takes only channels with insecureIngest.
+    #[arg(long, env = "REELAY_RTMPS", requires_all = ["tls_cert", "tls_key"])]
+    rtmps: Option<SocketAddr>,
+    /// PEM certificate chain (leaf first) for RTMPS.
+    #[arg(long, env = "REELAY_TLS_CERT", requires = "rtmps")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for RTMPS.
+    #[arg(long, env = "REELAY_TLS_KEY", requires = "rtmps")]
+    tls_key: Option<PathBuf>,
     /// A STUN or TURN URI handed to WebRTC clients (`turn:` URIs may carry `user:pass@`);
     /// repeat for several. Comma-separated in REELAY_ICE_SERVERS.
     #[arg(long = "ice-server", env = "REELAY_ICE_SERVERS", value_delimiter = ',')]
@@ -109,6 +119,9 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         object_store: args.object_store.clone(),
         rtmp: args.rtmp,
         srt: args.srt,
+        rtmps: args.rtmps,
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
         ice_servers: args.ice_servers.clone(),
     })
 }
@@ -139,6 +152,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let signals = crate::server::ShutdownSignals::install()?;
                 let running = crate::server::start(config).await?;
                 println!("reelay rtmp listening on rtmp://{}", running.rtmp_addr);
+                if let Some(addr) = running.rtmps_addr {
+                    println!("reelay rtmps listening on rtmps://{addr}");
+                }
+                println!("reelay srt listening on srt://{}", running.srt_addr);
                 // The line scripts and tests wait for: everything accepts connections now.
                 println!("reelay listening on http://{}", running.addr);
                 std::io::stdout().flush()?;

@@ -33,8 +33,14 @@ pub struct Config {
     pub object_store: Option<String>,
     /// RTMP ingest address advertised in channel and stage endpoints.
     pub rtmp: SocketAddr,
-    /// SRT ingest address advertised in channel endpoints.
+    /// SRT ingest address (UDP, bound; port 0 picks a free port).
     pub srt: SocketAddr,
+    /// RTMPS ingest address; served only with [`Config::tls_cert`] and [`Config::tls_key`].
+    pub rtmps: Option<SocketAddr>,
+    /// PEM certificate chain of the RTMPS listener.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the RTMPS listener.
+    pub tls_key: Option<PathBuf>,
     /// STUN/TURN URIs for WebRTC clients (KVS GetIceServerConfig and friends).
     pub ice_servers: Vec<String>,
 }
@@ -52,7 +58,10 @@ impl Config {
             database_url: None,
             object_store: None,
             rtmp: SocketAddr::from(([127, 0, 0, 1], 0)),
-            srt: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            srt: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rtmps: None,
+            tls_cert: None,
+            tls_key: None,
             ice_servers: Vec::new(),
         }
     }

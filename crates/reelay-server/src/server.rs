@@ -36,6 +36,10 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The bound RTMP ingest address.
     pub rtmp_addr: SocketAddr,
+    /// The bound RTMPS ingest address, when served.
+    pub rtmps_addr: Option<SocketAddr>,
+    /// The bound SRT ingest address (UDP).
+    pub srt_addr: SocketAddr,
     /// The base URL of returned URLs.
     pub public_url: String,
     shutdown: watch::Sender<bool>,
@@ -142,6 +146,25 @@ pub async fn start_with_services(
         .await
         .with_context(|| format!("binding RTMP {}", config.rtmp))?;
     let rtmp_addr = rtmp_listener.local_addr()?;
+    let rtmps = match (config.rtmps, &config.tls_cert, &config.tls_key) {
+        (Some(addr), Some(cert), Some(key)) => {
+            let tls = reelay_live::tls::server_config(cert, key).context("RTMPS certificate")?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding RTMPS {addr}"))?;
+            Some((listener, tls))
+        }
+        (None, None, None) => None,
+        _ => anyhow::bail!("RTMPS needs an address, a certificate and a key"),
+    };
+    let rtmps_addr = match &rtmps {
+        Some((l, _)) => Some(l.local_addr()?),
+        None => None,
+    };
+    let srt_socket = tokio::net::UdpSocket::bind(config.srt)
+        .await
+        .with_context(|| format!("binding SRT {}", config.srt))?;
+    let srt_addr = srt_socket.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| {
         let host = if addr.ip().is_unspecified() {
             "127.0.0.1".to_string()
@@ -162,8 +185,8 @@ pub async fn start_with_services(
         endpoints: Endpoints {
             public_url: public_url.clone(),
             rtmp: format!("rtmp://{rtmp_addr}"),
-            rtmps: None,
-            srt: format!("srt://{}", config.srt),
+            rtmps: rtmps_addr.map(|a| format!("rtmps://{a}")),
+            srt: format!("srt://{srt_addr}"),
             ice_servers: config.ice_servers.clone(),
         },
     };
@@ -181,8 +204,14 @@ pub async fn start_with_services(
         config,
     });
     // Media planes serve their own paths (egress, playback) beside the AWS APIs.
-    let planes =
-        reelay_vod::start(&state.deps).merge(reelay_live::start(&state.deps, rtmp_listener));
+    let planes = reelay_vod::start(&state.deps).merge(reelay_live::start_with(
+        &state.deps,
+        reelay_live::Listeners {
+            rtmp: rtmp_listener,
+            rtmps,
+            srt: Some(srt_socket),
+        },
+    ));
     let mut app = Router::new().route("/_reelay/health", get(dispatch::health));
     if state.config.reset_endpoints {
         app = app
@@ -193,16 +222,23 @@ pub async fn start_with_services(
     let app = app.fallback(dispatch::aws).with_state(state).merge(planes);
     let (tx, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            })
-            .await
+        // Connect info gives handlers the peer address: playback's country hook and viewer
+        // counts, and the client IP of egress access logs.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })
+        .await
     });
     tracing::info!(%addr, %public_url, store = store.backend_name(), "listening");
     Ok(Running {
         addr,
         rtmp_addr,
+        rtmps_addr,
+        srt_addr,
         public_url,
         shutdown: tx,
         task,
