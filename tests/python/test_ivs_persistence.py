@@ -32,6 +32,10 @@ def test_state_survives_restart(backend):
             # Endpoint URLs follow the new listener; everything else is as stored.
             for k in ("ingestEndpoint", "playbackUrl"):
                 got.pop(k), ch.pop(k)
+            # So does the SRT endpoint (port 0 binds a new port); the passphrase is stored.
+            assert got["srt"]["endpoint"] == second.srt_url.split("://", 1)[1]
+            assert got["srt"]["passphrase"] == ch["srt"]["passphrase"]
+            got.pop("srt"), ch.pop("srt")
             assert got == ch
             assert got["tags"] == {"a": "b", "c": "d"}
             assert ivs.get_stream_key(arn=key["arn"])["streamKey"]["value"] == key["value"]

@@ -34,6 +34,7 @@ use reelay_aws::{ApiError, Output, RequestContext, Service, ServiceId, ServiceMo
 use reelay_store::StoreError;
 use serde_json::Value;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Store kind of packaging groups.
 pub const KIND_GROUP: &str = "mediapackage-vod:packaging-group";
@@ -85,6 +86,10 @@ impl Service for MediaPackageVod {
         Op::from_index(op).is_some()
     }
 
+    async fn reset(&self) {
+        changed();
+    }
+
     async fn call(
         &self,
         ctx: &RequestContext,
@@ -95,6 +100,33 @@ impl Service for MediaPackageVod {
             let name = MODEL.operations.get(op).map_or("?", |o| o.name);
             return Err(ApiError::not_implemented(MODEL.botocore_name, name));
         };
+        // Reads leave egress as it was; anything else may change what an egress URL resolves
+        // to, so the engine's resolution cache is invalidated after it, whatever the outcome.
+        let mutates = !matches!(
+            op,
+            Op::DescribePackagingGroup
+                | Op::ListPackagingGroups
+                | Op::DescribePackagingConfiguration
+                | Op::ListPackagingConfigurations
+                | Op::DescribeAsset
+                | Op::ListAssets
+                | Op::ListTagsForResource
+        );
+        let out = self.dispatch(ctx, op, input).await;
+        if mutates {
+            changed();
+        }
+        out
+    }
+}
+
+impl MediaPackageVod {
+    async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        op: Op,
+        input: Value,
+    ) -> Result<Output, ApiError> {
         match op {
             Op::CreatePackagingGroup => groups::create(self, ctx, from_input(&MODEL, input)?).await,
             Op::DescribePackagingGroup => {
@@ -127,6 +159,19 @@ impl Service for MediaPackageVod {
             Op::UntagResource => tags::untag(self, ctx, from_input(&MODEL, input)?).await,
         }
     }
+}
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// A counter that moves after every call of this process that may change what an egress URL
+/// resolves to (creates, deletes, updates, log configuration, reset). The engine caches egress
+/// resolutions and drops them when it moves.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+fn changed() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
 /// 422 `UnprocessableEntityException`, the service's answer to semantically invalid input.

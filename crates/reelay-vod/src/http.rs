@@ -18,6 +18,7 @@ use reelay_api_mediapackage_vod::ingest::{self, IngestState, KIND_INGEST, status
 use reelay_api_mediapackage_vod::view;
 use reelay_aws::generated::mediapackage_vod::types::{CmafPackage, HlsPackage};
 use reelay_store::Scope;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -213,24 +214,15 @@ async fn resolve(
     file: &str,
     ctx: &mut crate::access_log::EgressContext,
 ) -> Result<(&'static str, Bytes), Response> {
-    let not_found = || error(StatusCode::NOT_FOUND, "not found");
     let internal = |m: String| error(StatusCode::INTERNAL_SERVER_ERROR, m);
-    let store = engine.deps.store.as_ref();
     let scope = Scope::new(account, region);
-    let asset = view::asset_by_egress(store, &scope, ids[0])
-        .await
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    let group = view::group(store, &scope, &asset.packaging_group_id)
-        .await
-        .map_err(internal)?
-        .filter(|g| g.egress_id == group_egress)
-        .ok_or_else(not_found)?;
-    let config = view::config_by_egress(store, &scope, [ids[1], ids[2]])
-        .await
-        .map_err(internal)?
-        .filter(|c| c.packaging_group_id == asset.packaging_group_id)
-        .ok_or_else(not_found)?;
+    let resolved = lookup(engine, &scope, group_egress, ids).await?;
+    let Resolved {
+        asset,
+        group,
+        config,
+        state,
+    } = &*resolved;
     ctx.log_group = group.egress_log_group_name.clone();
     ctx.target = crate::access_log::Target {
         group: Some((
@@ -245,22 +237,10 @@ async fn resolve(
     };
     if group.has_authorization {
         // UG:cdn-auth: without the matching identifier (or when it cannot be read), 403.
-        crate::auth::gate(engine, &group, ctx.cdn_header.as_deref())
+        crate::auth::gate(engine, group, ctx.cdn_header.as_deref())
             .await
             .map_err(|m| error(StatusCode::FORBIDDEN, m))?;
     }
-    let state = match store.get(&scope, KIND_INGEST, &asset.id).await {
-        Ok(Some(rec)) => serde_json::from_value::<IngestState>(rec.body).ok(),
-        Ok(None) => None,
-        Err(e) => return Err(internal(e.to_string())),
-    }
-    .filter(|s| s.asset_egress_id == asset.egress_id);
-    let Some(state) = state.filter(|s| s.status == status::PLAYABLE) else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            format!("asset '{}' is not playable", asset.id),
-        ));
-    };
     // DASH and Smooth Streaming are packaged in the clear; encrypted ones answer 501.
     let dash_or_mss = matches!(config.package_type.as_str(), "DashPackage" | "MssPackage");
     if dash_or_mss {
@@ -312,6 +292,114 @@ async fn resolve(
     let key_prefix = format!("{}/{}/{}/", asset.egress_id, ids[1], ids[2]);
     let start = reelay_manifest_hls::DateTime::parse(&asset.created_at);
     hls_file(engine, &index, &package, cmaf, &key_prefix, file, start).await
+}
+
+/// How long a cached egress resolution may be used (see [`lookup`]).
+const RESOLVED_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Resolutions kept at most; past this the cache starts over (it refills in one request each).
+const MAX_RESOLVED: usize = 4096;
+
+/// Cached resolutions by path ids, each with the time it was made.
+type ResolvedMap = HashMap<String, (std::time::Instant, Arc<Resolved>)>;
+
+/// Egress resolutions by path ids, valid for one value of the API's generation counter.
+#[derive(Default)]
+pub(crate) struct ResolvedCache {
+    inner: std::sync::Mutex<(u64, ResolvedMap)>,
+}
+
+impl ResolvedCache {
+    fn get(&self, key: &str, generation: u64) -> Option<Arc<Resolved>> {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if g.0 != generation {
+            g.0 = generation;
+            g.1.clear();
+            return None;
+        }
+        g.1.get(key)
+            .filter(|(at, _)| at.elapsed() < RESOLVED_TTL)
+            .map(|(_, r)| r.clone())
+    }
+
+    fn put(&self, key: String, generation: u64, value: Arc<Resolved>) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // Resolved under an older generation: it may already be stale.
+        if g.0 != generation {
+            return;
+        }
+        if g.1.len() >= MAX_RESOLVED {
+            g.1.clear();
+        }
+        g.1.insert(key, (std::time::Instant::now(), value));
+    }
+}
+
+/// What an egress path resolves to: the asset (`PLAYABLE`), its group and the configuration.
+pub(crate) struct Resolved {
+    asset: view::AssetView,
+    group: view::GroupView,
+    config: view::ConfigView,
+    state: IngestState,
+}
+
+/// Resolves the ids of an egress path through the store, or from the resolution cache.
+///
+/// Only `PLAYABLE` resolutions are cached: that state is final for an asset's egress id, and
+/// what can still change it (deleting the asset or configuration, updating or deleting the
+/// group, reset) moves `reelay_api_mediapackage_vod::generation()`, which empties the cache.
+/// Changes made by another reelay node sharing the store are not seen by that counter, so an
+/// entry also expires after [`RESOLVED_TTL`].
+async fn lookup(
+    engine: &Engine,
+    scope: &Scope,
+    group_egress: &str,
+    ids: [&str; 3],
+) -> Result<Arc<Resolved>, Response> {
+    let key = format!(
+        "{}/{}/{group_egress}/{}/{}/{}",
+        scope.region, scope.account, ids[0], ids[1], ids[2]
+    );
+    let generation = reelay_api_mediapackage_vod::generation();
+    if let Some(hit) = engine.resolved.get(&key, generation) {
+        return Ok(hit);
+    }
+    let not_found = || error(StatusCode::NOT_FOUND, "not found");
+    let internal = |m: String| error(StatusCode::INTERNAL_SERVER_ERROR, m);
+    let store = engine.deps.store.as_ref();
+    let asset = view::asset_by_egress(store, scope, ids[0])
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let group = view::group(store, scope, &asset.packaging_group_id)
+        .await
+        .map_err(internal)?
+        .filter(|g| g.egress_id == group_egress)
+        .ok_or_else(not_found)?;
+    let config = view::config_by_egress(store, scope, [ids[1], ids[2]])
+        .await
+        .map_err(internal)?
+        .filter(|c| c.packaging_group_id == asset.packaging_group_id)
+        .ok_or_else(not_found)?;
+    let state = match store.get(scope, KIND_INGEST, &asset.id).await {
+        Ok(Some(rec)) => serde_json::from_value::<IngestState>(rec.body).ok(),
+        Ok(None) => None,
+        Err(e) => return Err(internal(e.to_string())),
+    }
+    .filter(|s| s.asset_egress_id == asset.egress_id);
+    let Some(state) = state.filter(|s| s.status == status::PLAYABLE) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("asset '{}' is not playable", asset.id),
+        ));
+    };
+    let resolved = Arc::new(Resolved {
+        asset,
+        group,
+        config,
+        state,
+    });
+    engine.resolved.put(key, generation, resolved.clone());
+    Ok(resolved)
 }
 
 async fn hls_file(

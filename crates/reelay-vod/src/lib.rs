@@ -53,6 +53,8 @@ pub struct Engine {
     secrets: auth::Secrets,
     /// Egress access log writer ([`access_log`]).
     access_log: access_log::AccessLog,
+    /// Egress path → asset, group and configuration.
+    resolved: http::ResolvedCache,
 }
 
 /// The HTTP routes of the engine, merged into the server's listener; starts the ingest worker
@@ -82,6 +84,7 @@ pub fn start(deps: &Deps) -> Router {
         segments: cache::Cache::new(MAX_CACHED_SEGMENT_BYTES),
         secrets: auth::Secrets::default(),
         access_log: access_log::AccessLog::start(deps.blob.clone()),
+        resolved: http::ResolvedCache::default(),
     });
     Router::new()
         .route(
