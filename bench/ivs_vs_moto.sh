@@ -3,7 +3,9 @@
 #
 #   bench/ivs_vs_moto.sh [CONCURRENCY] [DURATION] [RUNS]
 #
-# NO_BUILD=1 uses the release binaries already in target/release.
+# NO_BUILD=1 uses the release binaries already in target/release. BASE_BIN=<path to another reelay
+# binary> (e.g. a release build of the previous commit) adds it as a third server, "base", measured
+# in the same rounds: before/after figures from one run.
 #
 # Builds release binaries, starts reelay and `moto_server` on free loopback ports, seeds 50
 # channels in each, then drives both with reelay-load at the same concurrency and duration:
@@ -23,11 +25,20 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WO
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # reelay: SQLite in a throwaway data dir; the channel quota is raised so CreateChannel never hits it.
-REELAY_IVS_QUOTA_CHANNELS=100000000 target/release/reelay serve --http 127.0.0.1:0 --data-dir "$WORK/reelay" \
+REELAY_IVS_QUOTA_CHANNELS=100000000 target/release/reelay serve --http 127.0.0.1:0 --rtmp 127.0.0.1:0 --srt 127.0.0.1:0 --data-dir "$WORK/reelay" \
   --log-level warn > "$WORK/reelay.out" 2> "$WORK/reelay.err" &
 PIDS+=($!)
 for _ in $(seq 100); do grep -q "listening" "$WORK/reelay.out" 2>/dev/null && break; sleep 0.1; done
 REELAY=$(sed -n 's/^reelay listening on //p' "$WORK/reelay.out")
+SERVERS="reelay moto"
+if [ -n "${BASE_BIN:-}" ]; then
+  REELAY_IVS_QUOTA_CHANNELS=100000000 "$BASE_BIN" serve --http 127.0.0.1:0 --rtmp 127.0.0.1:0 --srt 127.0.0.1:0 --data-dir "$WORK/base" \
+    --log-level warn > "$WORK/base.out" 2> "$WORK/base.err" &
+  PIDS+=($!)
+  for _ in $(seq 100); do grep -q "listening" "$WORK/base.out" 2>/dev/null && break; sleep 0.1; done
+  BASE=$(sed -n 's/^reelay listening on //p' "$WORK/base.out")
+  SERVERS="reelay base moto"
+fi
 
 MOTO_PORT=$(free_port)
 moto_server -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.out" 2>&1 &
@@ -47,6 +58,7 @@ PY
 }
 REELAY_ARN=$(seed "$REELAY")
 MOTO_ARN=$(seed "$MOTO")
+[ -z "${BASE:-}" ] || BASE_ARN=$(seed "$BASE")
 
 load() {  # server-name url op body
   target/release/reelay-load --endpoint "$2" --service ivs --path "/$3" --body "$4" \
@@ -67,8 +79,12 @@ printf '%-14s %-7s %3s %10s %8s %8s %9s %7s\n' operation server run "req/s" "p50
 : > "$WORK/results"
 for op in ListChannels GetChannel CreateChannel; do
   for run in $(seq "$RUNS"); do
-    for server in reelay moto; do
-      if [ "$server" = reelay ]; then url=$REELAY; arn=$REELAY_ARN; else url=$MOTO; arn=$MOTO_ARN; fi
+    for server in $SERVERS; do
+      case $server in
+        reelay) url=$REELAY; arn=$REELAY_ARN ;;
+        base) url=$BASE; arn=$BASE_ARN ;;
+        moto) url=$MOTO; arn=$MOTO_ARN ;;
+      esac
       case $op in
         ListChannels) body='{}' ;;
         GetChannel) body="{\"arn\":\"$arn\"}" ;;
@@ -88,12 +104,15 @@ for line in open(sys.argv[1]):
     op, server, raw = line.split(" ", 2)
     rows.setdefault((op, server), []).append(json.loads(raw))
 print()
-print(f"{'operation':<14} {'reelay req/s':>12} {'moto req/s':>11} {'ratio':>7} {'reelay p99 ms':>14} {'moto p99 ms':>12}  (medians)")
+print(f"{'operation':<14} {'server':<7} {'req/s':>10} {'x moto':>7} {'p50 ms':>8} {'p99 ms':>8}  (medians)")
 for op in ("ListChannels", "GetChannel", "CreateChannel"):
-    r, m = rows[(op, "reelay")], rows[(op, "moto")]
-    rr = statistics.median(x["requests_per_sec"] for x in r)
-    mr = statistics.median(x["requests_per_sec"] for x in m)
-    rp = statistics.median(x["latency_us"]["p99"] for x in r) / 1000
-    mp = statistics.median(x["latency_us"]["p99"] for x in m) / 1000
-    print(f"{op:<14} {rr:>12.1f} {mr:>11.1f} {rr / mr if mr else float('inf'):>6.1f}x {rp:>14.2f} {mp:>12.2f}")
+    mr = statistics.median(x["requests_per_sec"] for x in rows[(op, "moto")])
+    for server in ("reelay", "base", "moto"):
+        if (op, server) not in rows:
+            continue
+        r = rows[(op, server)]
+        rr = statistics.median(x["requests_per_sec"] for x in r)
+        p50 = statistics.median(x["latency_us"]["p50"] for x in r) / 1000
+        p99 = statistics.median(x["latency_us"]["p99"] for x in r) / 1000
+        print(f"{op:<14} {server:<7} {rr:>10.1f} {rr / mr if mr else float('inf'):>6.1f}x {p50:>8.2f} {p99:>8.2f}")
 PY

@@ -39,6 +39,7 @@ use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
+use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
@@ -81,6 +82,11 @@ pub(crate) enum LockKind {
 /// Object storage for buckets, objects and multipart uploads.
 pub struct BlobStore {
     pub(crate) store: Arc<dyn ObjectStore>,
+    /// The same backend when it is the local filesystem: reads of records and object data use
+    /// its path mapping and read the files directly, one blocking-pool trip per record (instead
+    /// of object_store's open and read trips) and large prefetched reads of data. Writes, lists
+    /// and deletes still go through `store`.
+    local: Option<Arc<LocalFileSystem>>,
     locks: Box<[Mutex<()>]>,
     description: String,
 }
@@ -212,12 +218,11 @@ impl BlobStore {
             let root = data_dir.join("objects");
             std::fs::create_dir_all(&root)
                 .map_err(|e| Error::Config(format!("cannot create {}: {e}", root.display())))?;
-            let local = object_store::local::LocalFileSystem::new_with_prefix(&root)?
-                .with_automatic_cleanup(true);
-            return Ok(Self::with_backend(
-                Arc::new(local),
-                format!("local:{}", root.display()),
-            ));
+            let local =
+                Arc::new(LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true));
+            let mut store = Self::with_backend(local.clone(), format!("local:{}", root.display()));
+            store.local = Some(local);
+            return Ok(store);
         };
         if url == "memory://" {
             return Ok(Self::in_memory());
@@ -264,6 +269,7 @@ impl BlobStore {
         let locks = (0..2 * LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         BlobStore {
             store,
+            local: None,
             locks,
             description,
         }
@@ -294,6 +300,18 @@ impl BlobStore {
     }
 
     pub(crate) async fn read_record<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>> {
+        if let Some(local) = &self.local {
+            let file = local.path_to_filesystem(path)?;
+            let bytes = blocking(move || read_local_record(&file)).await?;
+            return match bytes {
+                None => Ok(None),
+                Some(Err(size)) => Err(Error::Corrupt {
+                    path: path.to_string(),
+                    reason: format!("record of {size} bytes is over the limit"),
+                }),
+                Some(Ok(bytes)) => parse_record(path, &bytes).map(Some),
+            };
+        }
         let res = match self.store.get(path).await {
             Ok(res) => res,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
@@ -310,12 +328,7 @@ impl BlobStore {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Corrupt {
-                path: path.to_string(),
-                reason: e.to_string(),
-            })
+        parse_record(path, &bytes).map(Some)
     }
 
     pub(crate) async fn write_record<T: Serialize>(&self, path: &Path, record: &T) -> Result<()> {
@@ -704,6 +717,10 @@ impl BlobStore {
             self.store.head(&path).await?;
             return Ok(futures::stream::empty().boxed());
         }
+        if let Some(local) = &self.local {
+            let file = local.path_to_filesystem(&path)?;
+            return local_file_stream(file, range).await;
+        }
         let opts = GetOptions {
             range: Some(GetRange::Bounded(range)),
             ..Default::default()
@@ -874,26 +891,110 @@ fn result_stream(res: GetResult) -> ByteStream {
     }
 }
 
-/// Reads `range` of a local file in [`READ_CHUNK`] pieces on the blocking pool.
+/// Runs blocking file work on the blocking pool.
+async fn blocking<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Io(io::Error::other(e)))?
+        .map_err(Error::Io)
+}
+
+fn parse_record<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt {
+        path: path.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Reads a whole record file of the local backend: `None` when it does not exist (a directory
+/// counts as absent, as in `LocalFileSystem`), `Some(Err(size))` when it is larger than
+/// [`MAX_RECORD_SIZE`].
+#[allow(clippy::type_complexity)] // reason: the three outcomes read more plainly than a new enum
+fn read_local_record(
+    file: &std::path::Path,
+) -> io::Result<Option<std::result::Result<Vec<u8>, u64>>> {
+    let f = match std::fs::File::open(file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = f.metadata()?;
+    if meta.is_dir() {
+        return Ok(None);
+    }
+    if meta.len() > MAX_RECORD_SIZE {
+        return Ok(Some(Err(meta.len())));
+    }
+    // The size was checked against MAX_RECORD_SIZE just above, and `take` bounds the read even
+    // if the file grows in between.
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    f.take(MAX_RECORD_SIZE + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_RECORD_SIZE {
+        return Ok(Some(Err(buf.len() as u64)));
+    }
+    Ok(Some(Ok(buf)))
+}
+
+/// Opens `range` of a data file of the local backend. A missing file is the backend's
+/// `NotFound`, so that a reader racing a replacement retries (see [`BlobStore::get_object`]).
+async fn local_file_stream(file: std::path::PathBuf, range: Range<u64>) -> Result<ByteStream> {
+    let shown = file.display().to_string();
+    let opened = tokio::task::spawn_blocking(move || -> io::Result<std::fs::File> {
+        let f = std::fs::File::open(&file)?;
+        if f.metadata()?.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "is a directory"));
+        }
+        Ok(f)
+    })
+    .await
+    .map_err(|e| Error::Io(io::Error::other(e)))?;
+    match opened {
+        Ok(f) => Ok(file_stream(f, range)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(Error::Storage(object_store::Error::NotFound {
+                path: shown,
+                source: Box::new(e),
+            }))
+        }
+        Err(e) => Err(Error::Io(e)),
+    }
+}
+
+/// A read of one chunk running on the blocking pool; it hands the file back with the bytes.
+type ChunkRead = tokio::task::JoinHandle<io::Result<(std::fs::File, Vec<u8>)>>;
+
+/// Starts reading at most [`READ_CHUNK`] bytes at `pos` (never past `end`) on the blocking pool.
+fn read_chunk(mut file: std::fs::File, pos: u64, end: u64) -> ChunkRead {
+    tokio::task::spawn_blocking(move || {
+        let want = (end - pos).min(READ_CHUNK);
+        file.seek(SeekFrom::Start(pos))?;
+        // `want` is at most READ_CHUNK, so the preallocation is bounded.
+        let mut buf = Vec::with_capacity(want as usize);
+        (&mut file).take(want).read_to_end(&mut buf)?;
+        Ok((file, buf))
+    })
+}
+
+/// Reads `range` of a local file in [`READ_CHUNK`] pieces on the blocking pool, one chunk ahead:
+/// the next chunk is read while the previous one is being written to the socket, so disk reads
+/// and network writes overlap on two cores. At most two chunks per stream are in memory, and no
+/// blocking thread is held while the consumer is slow.
 fn file_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
+    let first = (range.start < range.end).then(|| read_chunk(file, range.start, range.end));
     futures::stream::try_unfold(
-        (file, range.start, range.end),
-        |(file, pos, end)| async move {
-            if pos >= end {
+        (first, range.start, range.end),
+        |(pending, pos, end)| async move {
+            let Some(pending) = pending else {
                 return Ok(None);
-            }
-            let want = (end - pos).min(READ_CHUNK);
-            let (file, buf) = tokio::task::spawn_blocking(move || -> io::Result<_> {
-                let mut file = file;
-                file.seek(SeekFrom::Start(pos))?;
-                // `want` is at most READ_CHUNK, so the preallocation is bounded.
-                let mut buf = Vec::with_capacity(want as usize);
-                (&mut file).take(want).read_to_end(&mut buf)?;
-                Ok((file, buf))
-            })
-            .await
-            .map_err(|e| Error::Io(io::Error::other(e)))?
-            .map_err(Error::Io)?;
+            };
+            let (file, buf) = pending
+                .await
+                .map_err(|e| Error::Io(io::Error::other(e)))?
+                .map_err(Error::Io)?;
             if buf.is_empty() {
                 return Err(Error::Io(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -901,7 +1002,8 @@ fn file_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
                 )));
             }
             let next = pos + buf.len() as u64;
-            Ok(Some((Bytes::from(buf), (file, next, end))))
+            let prefetch = (next < end).then(|| read_chunk(file, next, end));
+            Ok(Some((Bytes::from(buf), (prefetch, next, end))))
         },
     )
     .boxed()

@@ -27,6 +27,7 @@ pub async fn suite(store: Arc<dyn MetaStore>) {
     transactions(store.clone()).await;
     tags(store.clone()).await;
     concurrent_writes_under_load(store.clone()).await;
+    concurrent_failures_stay_isolated(store.clone()).await;
     invalid_input(store.clone()).await;
     derived_tables(store.clone()).await;
     reset(store).await;
@@ -865,6 +866,73 @@ pub async fn page_tokens_tampered_or_foreign(store: Arc<dyn MetaStore>) {
         ids(&store.list(&s, &continued).await.expect("continue")),
         ["b"]
     );
+}
+
+/// Concurrent writes that fail (conflicts, failed conditions) leave no trace and never fail the writes that
+/// run beside them. On SQLite, writes queued together share one transaction (group commit); this is the
+/// test that a failure there is still confined to its own write.
+pub async fn concurrent_failures_stay_isolated(store: Arc<dyn MetaStore>) {
+    let s = scope("group");
+    let kind = "test:grp";
+    // Existing records that half of the inserts below collide with.
+    for i in (0..40).step_by(2) {
+        store
+            .insert(&s, new_record(&s, kind, &format!("r{i:02}")))
+            .await
+            .expect("seed");
+    }
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("r{i:02}");
+            let insert = store
+                .insert(&s, new_record(&s, kind, &id))
+                .await
+                .map(|_| ());
+            // A transaction whose last op fails for every odd i: its insert must not survive.
+            let tx = store
+                .transact(
+                    &s,
+                    vec![
+                        TxOp::Insert(new_record(&s, "test:grp-child", &id)),
+                        TxOp::AssertExists {
+                            kind: kind.into(),
+                            id: format!("r{:02}", i - i % 2),
+                        },
+                        TxOp::AssertAbsent {
+                            kind: "test:grp-child".into(),
+                            id: if i % 2 == 1 {
+                                id.clone()
+                            } else {
+                                "none".into()
+                            },
+                        },
+                    ],
+                )
+                .await
+                .map(|_| ());
+            (i, insert, tx)
+        }));
+    }
+    for task in tasks {
+        let (i, insert, tx) = task.await.expect("task");
+        if i % 2 == 0 {
+            assert_eq!(insert, Err(StoreError::AlreadyExists), "insert {i}");
+            assert_eq!(tx, Ok(()), "transaction {i}");
+        } else {
+            assert_eq!(insert, Ok(()), "insert {i}");
+            assert!(
+                matches!(tx, Err(StoreError::ConditionFailed { op_index: 2, .. })),
+                "transaction {i}: {tx:?}"
+            );
+        }
+    }
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 40);
+    let children = walk(&*store, &s, query("test:grp-child", 100)).await;
+    let expected: Vec<String> = (0..40).step_by(2).map(|i| format!("r{i:02}")).collect();
+    assert_eq!(children, expected);
 }
 
 pub async fn transactions(store: Arc<dyn MetaStore>) {

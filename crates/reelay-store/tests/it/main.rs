@@ -47,6 +47,7 @@ conformance_tests!(
         tags,
         reset,
         concurrent_writes_under_load,
+        concurrent_failures_stay_isolated,
         invalid_input,
         derived_tables,
     ],
