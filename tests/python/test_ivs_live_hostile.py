@@ -1,6 +1,7 @@
 """Hostile input on the RTMP port ends only the offending connection: garbage, a truncated
-handshake, a connection that stalls after the handshake, and an oversized chunk size, all while a
-real ffmpeg publisher keeps streaming on another channel. The idle timeout is shortened through
+handshake, a connection that stalls after the handshake, an oversized chunk size, and a publisher
+presenting a wrong stream key for the live channel, all while a real ffmpeg publisher keeps
+streaming. The idle timeout is shortened through
 REELAY_LIVE_IDLE_TIMEOUT_MS so that stalls are detected within the test."""
 import os
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import time
 
 from conftest import Reelay
-from test_ivs_live import FFMPEG_DEADLINE, ingest_url, live_stream, publish, wait_for
+from test_ivs_live import FFMPEG_DEADLINE, ingest_url, live_stream, publish, stop, wait_for
 
 HANDSHAKE = 1536
 
@@ -51,6 +52,8 @@ def test_hostile_connections_end_alone():
         ivs = server.client("ivs")
         created = ivs.create_channel(name="hostile", latencyMode="NORMAL")
         ch, key = created["channel"], created["streamKey"]["value"]
+        other = ivs.create_channel(name="idle", latencyMode="NORMAL")
+        idle, idle_key = other["channel"], other["streamKey"]["value"]
         endpoint = ch["ingestEndpoint"]
         proc = publish(ingest_url(ch, key), 8)
         try:
@@ -74,6 +77,18 @@ def test_hostile_connections_end_alone():
                 header = bytes([0x02]) + b"\x00\x00\x00" + (4).to_bytes(3, "big") + b"\x01" + struct.pack("<I", 0)
                 s.sendall(header + struct.pack(">I", 0x7FFFFFFF))
                 assert closed_within(s, 5), "oversized chunk size"
+
+            # A wrong key (an idle channel's key with its last character changed, so only a
+            # failed key check can refuse it): ffmpeg is refused and gives up. It comes after
+            # every case above, so the listener is still accepting and answering RTMP.
+            wrong = idle_key[:-1] + ("A" if idle_key[-1] != "A" else "B")
+            bad = publish(ingest_url(idle, wrong), 2)
+            try:
+                bad.wait(timeout=FFMPEG_DEADLINE)
+            finally:
+                stop(bad)
+            assert bad.returncode != 0, "a wrong stream key was accepted"
+            assert live_stream(ivs, idle["arn"]) is None
 
             # The real publisher never noticed.
             assert live_stream(ivs, ch["arn"])["streamId"] == stream["streamId"]
