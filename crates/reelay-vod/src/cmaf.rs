@@ -114,7 +114,7 @@ impl Plan<'_> {
         self.check_track(audio, t)?;
         let idx = n
             .checked_sub(1)
-            .filter(|&i| i < self.reference.len())
+            .filter(|&i| i < self.reference().len())
             .ok_or_else(|| PackError::NotFound(format!("no segment {n}")))?;
         let sequence =
             u32::try_from(n).map_err(|_| PackError::NotFound(format!("no segment {n}")))?;
@@ -202,6 +202,7 @@ mod tests {
             ..video.clone()
         };
         AssetIndex {
+            memo: Default::default(),
             bucket: "b".into(),
             sources: vec!["x.mp4".into()],
             tracks: vec![video, audio],

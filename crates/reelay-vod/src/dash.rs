@@ -243,20 +243,7 @@ impl<'a> Dash<'a> {
     /// The segments of track `t`: (earliest presentation time, duration) in its timescale,
     /// for every segment of the plan up to the first without samples (a short audio track).
     pub fn timeline(&self, t: usize) -> Vec<mpd::Segment> {
-        let tr = &self.index().tracks[t];
-        let pts = |i: usize| u64::try_from(tr.samples[i].pts()).unwrap_or(0);
-        let mut bounds: Vec<(u64, u64)> = Vec::new();
-        for span in self.plan.spans(t) {
-            if span.is_empty() {
-                break;
-            }
-            let start = span.clone().map(pts).min().unwrap_or(0);
-            let end = span
-                .map(|i| pts(i) + u64::from(tr.samples[i].duration))
-                .max()
-                .unwrap_or(start);
-            bounds.push((start, end));
-        }
+        let bounds = self.plan.bounds(t);
         let mut out = Vec::with_capacity(bounds.len());
         for (k, &(start, end)) in bounds.iter().enumerate() {
             let next = bounds.get(k + 1).map_or(end, |b| b.0);
@@ -311,7 +298,7 @@ impl<'a> Dash<'a> {
         if format == mpd::SegmentTemplateFormat::NumberWithDuration {
             // @duration is the nominal segment length: the first segment of the reference cut,
             // in this track's timescale (every segment but the last has it, within a sample).
-            let nominal = self.plan.reference.first().map_or(0.0, |s| s.duration);
+            let nominal = self.plan.reference().first().map_or(0.0, |s| s.duration);
             if let Some(first) = segments.first_mut() {
                 first.duration = (nominal * f64::from(tr.timescale)).round().max(1.0) as u64;
             }
@@ -392,7 +379,7 @@ impl<'a> Dash<'a> {
                 representations: vec![self.representation(true, a)?],
             });
         }
-        let total: f64 = self.plan.reference.iter().map(|s| s.duration).sum();
+        let total: f64 = self.plan.reference().iter().map(|s| s.duration).sum();
         let doc = mpd::Mpd {
             profile: match m.profile.unwrap_or_default() {
                 Profile::Hbbtv15 => mpd::Profile::HbbTv15,
@@ -648,6 +635,7 @@ mod tests {
             ..video(0, 10, 0)
         };
         AssetIndex {
+            memo: Default::default(),
             bucket: "b".into(),
             sources: vec!["lo.mp4".into(), "hi.mp4".into()],
             tracks: vec![video(0, 100, 640), audio, video(1, 400, 1280)],

@@ -122,8 +122,9 @@ pub enum PackError {
 pub struct Plan<'a> {
     pub(crate) index: &'a AssetIndex,
     package: &'a HlsPackage,
-    /// Segments of the reference (first video) track.
-    pub(crate) reference: Vec<Segment>,
+    /// Segments of the reference (first video) track, and the spans of every track, shared by
+    /// every request for this index and segment duration.
+    memo: std::sync::Arc<crate::index::PlanMemo>,
     /// fMP4 (CMAF) segments with separate audio instead of MPEG-TS.
     cmaf: bool,
 }
@@ -137,11 +138,11 @@ impl<'a> Plan<'a> {
         };
         let target =
             u32::try_from(package.segment_duration_seconds.unwrap_or(6).clamp(1, 30)).unwrap_or(6);
-        let reference = segment::cut(&index.tracks[first], target);
+        let memo = index.plan_memo(first, target);
         Ok(Plan {
             index,
             package,
-            reference,
+            memo,
             cmaf: false,
         })
     }
@@ -181,9 +182,19 @@ impl<'a> Plan<'a> {
             .or_else(|| audio.first().copied())
     }
 
+    /// Segments of the reference (first video) track.
+    pub(crate) fn reference(&self) -> &[Segment] {
+        &self.memo.reference
+    }
+
     /// Samples of track `t` in each segment.
     pub(crate) fn spans(&self, t: usize) -> Vec<Range<usize>> {
-        segment::follow(&self.index.tracks[t], &self.reference)
+        self.memo.spans(self.index, t)
+    }
+
+    /// Presentation (start, end) of track `t`'s segments ([`crate::index::PlanMemo::bounds`]).
+    pub(crate) fn bounds(&self, t: usize) -> Vec<(u64, u64)> {
+        self.memo.bounds(self.index, t)
     }
 
     fn manifest(&self, name: &str) -> Result<&'a HlsManifest, PackError> {
@@ -214,14 +225,14 @@ impl<'a> Plan<'a> {
         let track = &self.index.tracks[t];
         let mut peak = 0u64;
         let mut total_bytes = 0u64;
-        for (seg, span) in self.reference.iter().zip(self.spans(t)) {
+        for (seg, span) in self.reference().iter().zip(self.spans(t)) {
             let b = segment::bytes(&track.samples[span]);
             total_bytes += b;
             if seg.duration > 0.0 {
                 peak = peak.max((b as f64 * 8.0 / seg.duration) as u64);
             }
         }
-        let total: f64 = self.reference.iter().map(|s| s.duration).sum();
+        let total: f64 = self.reference().iter().map(|s| s.duration).sum();
         let avg = if total > 0.0 {
             (total_bytes as f64 * 8.0 / total) as u64
         } else {
@@ -417,7 +428,7 @@ impl<'a> Plan<'a> {
         };
         let mut pl = self.base_playlist();
         let ext = if self.cmaf { "mp4" } else { "ts" };
-        for (n, seg) in self.reference.iter().enumerate() {
+        for (n, seg) in self.reference().iter().enumerate() {
             pl.segments.push(hls::MediaSegment {
                 uri: format!("{prefix}{t}.{}.{ext}", n + 1),
                 duration: Duration::from_secs_f64(seg.duration),
@@ -456,7 +467,10 @@ impl<'a> Plan<'a> {
         let mut pl = self.base_playlist();
         pl.i_frames_only = true;
         let spans = self.spans(t);
-        let end_time = self.reference.last().map_or(0.0, |s| s.start + s.duration);
+        let end_time = self
+            .reference()
+            .last()
+            .map_or(0.0, |s| s.start + s.duration);
         // Presentation times of every sync sample, to give each I-frame its duration.
         let mut times = Vec::new();
         for span in &spans {
@@ -506,7 +520,7 @@ impl<'a> Plan<'a> {
         }
         let idx = n
             .checked_sub(1)
-            .filter(|&i| i < self.reference.len())
+            .filter(|&i| i < self.reference().len())
             .ok_or_else(|| PackError::NotFound(format!("no segment {n}")))?;
         let mut parts: Vec<(usize, Range<usize>)> = Vec::new();
         if audio_only {

@@ -6,6 +6,10 @@
 //! ranges of the sources. The encoding is versioned (`RVIX` + version byte) and every count is
 //! checked against the bytes that remain before anything is allocated.
 
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
+
 /// Most sources in one asset (MediaPackage's "20 ingest streams per asset", UG:vod-quotas).
 pub const MAX_SOURCES: usize = 20;
 /// Most tracks kept per source ("10 tracks per stream", UG:vod-quotas).
@@ -139,7 +143,82 @@ pub struct AssetIndex {
     pub sources: Vec<String>,
     /// Kept tracks, video and audio, in source then file order.
     pub tracks: Vec<TrackIndex>,
+    /// Values derived from the tracks, computed on first use (not part of the encoding).
+    pub memo: Memo,
 }
+
+/// Segment boundaries of one segment duration: the reference track's cut and, per track, the
+/// samples falling in each segment.
+#[derive(Debug)]
+pub struct PlanMemo {
+    /// Segments of the reference (first video) track.
+    pub reference: Vec<crate::segment::Segment>,
+    spans: Vec<OnceLock<Vec<Range<usize>>>>,
+    bounds: Vec<OnceLock<Vec<(u64, u64)>>>,
+}
+
+impl PlanMemo {
+    /// Samples of track `t` in each segment ([`crate::segment::follow`]), computed once.
+    pub fn spans(&self, index: &AssetIndex, t: usize) -> Vec<Range<usize>> {
+        match self.spans.get(t) {
+            Some(cell) => cell
+                .get_or_init(|| crate::segment::follow(&index.tracks[t], &self.reference))
+                .clone(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Per segment of track `t`, up to the first without samples (a short audio track): the
+    /// earliest presentation time and the latest presentation end, in the track's timescale.
+    pub fn bounds(&self, index: &AssetIndex, t: usize) -> Vec<(u64, u64)> {
+        let Some(cell) = self.bounds.get(t) else {
+            return Vec::new();
+        };
+        cell.get_or_init(|| {
+            let tr = &index.tracks[t];
+            let pts = |i: usize| u64::try_from(tr.samples[i].pts()).unwrap_or(0);
+            let mut out = Vec::new();
+            for span in self.spans(index, t) {
+                if span.is_empty() {
+                    break;
+                }
+                let start = span.clone().map(pts).min().unwrap_or(0);
+                let end = span
+                    .map(|i| pts(i) + u64::from(tr.samples[i].duration))
+                    .max()
+                    .unwrap_or(start);
+                out.push((start, end));
+            }
+            out
+        })
+        .clone()
+    }
+}
+
+/// What packaging derives from an index on every request (the audio track list, segment
+/// cuts, per-track spans) is a pure function of the index, so it is kept beside the decoded
+/// index and shared by every request for the asset: without it, a manifest or segment request
+/// walks every sample of the asset.
+#[derive(Debug, Default)]
+pub struct Memo {
+    audio: OnceLock<Vec<usize>>,
+    plans: Mutex<HashMap<u32, Arc<PlanMemo>>>,
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Self) -> bool {
+        // Derived data: two indexes are equal when their tracks are.
+        true
+    }
+}
+
+impl Eq for Memo {}
 
 /// Why an encoded index does not decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,6 +366,7 @@ impl AssetIndex {
             return Err(DecodeError("trailing bytes"));
         }
         Ok(AssetIndex {
+            memo: Memo::default(),
             bucket,
             sources,
             tracks,
@@ -303,6 +383,29 @@ impl AssetIndex {
     /// Indexes of the audio tracks, without duplicates (the same audio muxed into several
     /// renditions of a `.smil` is one audio rendition).
     pub fn audio_tracks(&self) -> Vec<usize> {
+        self.memo
+            .audio
+            .get_or_init(|| self.distinct_audio_tracks())
+            .clone()
+    }
+
+    /// The cut of the first video track into segments of about `target_secs`, computed once
+    /// per index and duration; `None` without a video track.
+    pub fn plan_memo(&self, first_video: usize, target_secs: u32) -> Arc<PlanMemo> {
+        let mut plans = self.memo.plans.lock().unwrap_or_else(|p| p.into_inner());
+        plans
+            .entry(target_secs)
+            .or_insert_with(|| {
+                Arc::new(PlanMemo {
+                    reference: crate::segment::cut(&self.tracks[first_video], target_secs),
+                    spans: (0..self.tracks.len()).map(|_| OnceLock::new()).collect(),
+                    bounds: (0..self.tracks.len()).map(|_| OnceLock::new()).collect(),
+                })
+            })
+            .clone()
+    }
+
+    fn distinct_audio_tracks(&self) -> Vec<usize> {
         let mut seen: Vec<(Vec<u8>, usize, u64)> = Vec::new();
         let mut out = Vec::new();
         for (i, t) in self.tracks.iter().enumerate() {
@@ -399,6 +502,7 @@ mod tests {
             })
             .collect();
         AssetIndex {
+            memo: Memo::default(),
             bucket: "b".into(),
             sources: vec!["a/x.mp4".into()],
             tracks: vec![

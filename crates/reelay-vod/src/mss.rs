@@ -460,6 +460,7 @@ mod tests {
             ..video(0, 10, 0)
         };
         AssetIndex {
+            memo: Default::default(),
             bucket: "b".into(),
             sources: vec!["lo.mp4".into(), "hi.mp4".into()],
             tracks: vec![video(0, 100, 640), audio, video(1, 100, 1280)],

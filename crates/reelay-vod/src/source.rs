@@ -87,6 +87,7 @@ pub async fn ingest(
         ));
     }
     Ok(AssetIndex {
+        memo: Default::default(),
         bucket: index_bucket.to_string(),
         sources: keys,
         tracks,

@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""MediaPackage VOD packaging benchmarks (issue #5), side by side in one run on one machine.
+
+    python3 bench/vod_bench.py [--minutes 60] [--runs 3] [--packager PATH] [--skip-nginx]
+
+    REELAY_BIN=path      use this reelay binary instead of building target/release/reelay
+    BENCH_CACHE=dir      where generated sources are kept between runs (default target/bench-media)
+    BENCH_TMP=dir        where throwaway data dirs go (default: the system temp dir)
+
+Needs ffmpeg, curl, the npm package `shaka-packager` (its binary is called directly, because
+the npm wrapper drops the exit status: `npm install --prefix target/bench-tools shaka-packager`,
+or pass --packager), and for (c) nginx and wrk from Debian (`apt-get install nginx wrk`).
+
+(a) Time to produce every segment of an N-minute, 3-rendition H.264/AAC source for HLS-TS,
+    CMAF (HLS over fMP4) and DASH: reelay (create the asset, wait until every endpoint is
+    PLAYABLE, then GET every manifest and every segment with curl, 4 at a time) versus
+    shaka-packager packaging the same source files into the same three outputs (one run per
+    output, as each run writes one presentation). Both read the same bytes from the same disk.
+(b) Warm manifest requests/s and p50/p99 (the repo's load tool on the HLS multivariant and
+    media playlists and the MPD), and the first-manifest latency of a cold asset: reelay is
+    restarted on the same data dir, so the index is read back from the store, not re-parsed.
+(c) Clear fMP4 segment throughput: wrk GETs of reelay's CMAF segment URLs versus nginx serving
+    shaka-packager's pre-packaged CMAF segments of the same sizes, same wrk settings.
+
+Prints a table of medians and ratios; record it in docs/benchmarks.md.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RENDITIONS = [("360p", 640, 360, "700k"), ("540p", 960, 540, "1500k"), ("720p", 1280, 720, "3000k")]
+BUCKET = "bench"
+ROLE = "arn:aws:iam::000000000000:role/bench"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def sources(minutes, cache):
+    """Three renditions, 30 fps, 2 s GOP, AAC; a 60 s clip looped (stream copy) to `minutes`."""
+    os.makedirs(cache, exist_ok=True)
+    out = {}
+    for name, w, h, rate in RENDITIONS:
+        clip = os.path.join(cache, f"clip-{name}.mp4")
+        if not os.path.exists(clip):
+            run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={w}x{h}:rate=30:duration=60",
+                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=60",
+                 "-c:v", "libx264", "-preset", "ultrafast", "-b:v", rate, "-g", "60", "-keyint_min", "60",
+                 "-sc_threshold", "0", "-c:a", "aac", "-b:a", "128k", "-shortest", clip + ".tmp.mp4"])
+            os.rename(clip + ".tmp.mp4", clip)
+        full = os.path.join(cache, f"{name}-{minutes}m.mp4")
+        if not os.path.exists(full):
+            run(["ffmpeg", "-v", "error", "-y", "-stream_loop", str(minutes - 1), "-i", clip, "-c", "copy",
+                 full + ".tmp.mp4"])
+            os.rename(full + ".tmp.mp4", full)
+        out[name] = full
+    return out
+
+
+class Server:
+    def __init__(self, binary, data):
+        self.proc = subprocess.Popen([binary, "serve", "--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0",
+                                      "--data-dir", data, "--log-level", "warn"], stdout=subprocess.PIPE, text=True)
+        line = ""
+        while not line.startswith("reelay listening on "):
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError("reelay exited before its ready line")
+        self.url = line.split("reelay listening on ", 1)[1].strip()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def clients(url):
+    import boto3
+    import botocore.config
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
+              config=botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    return boto3.client("s3", **kw), boto3.client("mediapackage-vod", **kw)
+
+
+def get(url):
+    with urllib.request.urlopen(url) as r:
+        return r.read()
+
+
+def hls_urls(master_url):
+    """The multivariant playlist, every media playlist it names and every segment they name."""
+    urls = [master_url]
+    base = master_url.rsplit("/", 1)[0]
+    master = get(master_url).decode()
+    media = [l for l in master.splitlines() if l and not l.startswith("#")]
+    media += re.findall(r'URI="([^"]+)"', master)
+    for m in dict.fromkeys(media):
+        murl = f"{base}/{m}"
+        urls.append(murl)
+        mbase = murl.rsplit("/", 1)[0]
+        text = get(murl).decode()
+        urls += [f"{mbase}/{u}" for u in re.findall(r'#EXT-X-MAP:URI="([^"]+)"', text)]
+        urls += [f"{mbase}/{l}" for l in text.splitlines() if l and not l.startswith("#")]
+    return list(dict.fromkeys(urls))
+
+
+def dash_urls(mpd_url):
+    """The MPD and every init and media segment of a SegmentTemplate + SegmentTimeline MPD."""
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    base = mpd_url.rsplit("/", 1)[0]
+    root = ET.fromstring(get(mpd_url))
+    urls = [mpd_url]
+    for aset in root.iter("{urn:mpeg:dash:schema:mpd:2011}AdaptationSet"):
+        tmpl_set = aset.find("d:SegmentTemplate", ns)
+        for rep in aset.findall("d:Representation", ns):
+            tmpl = rep.find("d:SegmentTemplate", ns)
+            tmpl = tmpl if tmpl is not None else tmpl_set
+            rid = rep.get("id")
+            number = int(tmpl.get("startNumber", "1"))
+            sub = lambda s, n, t: (s.replace("$RepresentationID$", rid).replace("$Number$", str(n))
+                                   .replace("$Time$", str(t)).replace("$Bandwidth$", rep.get("bandwidth", "")))
+            if tmpl.get("initialization"):
+                urls.append(f"{base}/{sub(tmpl.get('initialization'), 0, 0)}")
+            t = 0
+            for s in tmpl.find("d:SegmentTimeline", ns).findall("d:S", ns):
+                t = int(s.get("t", t))
+                for _ in range(int(s.get("r", "0")) + 1):
+                    urls.append(f"{base}/{sub(tmpl.get('media'), number, t)}")
+                    number += 1
+                    t += int(s.get("d"))
+    return urls
+
+
+def fetch_all(urls, parallel=4):
+    """GET every URL with curl (parallel transfers in one process), bytes to /dev/null."""
+    with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as f:
+        for u in urls:
+            f.write(f'url = "{u}"\noutput = "/dev/null"\n')
+        cfg = f.name
+    try:
+        out = run(["curl", "-sS", "--fail", "--parallel", "--parallel-max", str(parallel), "-K", cfg,
+                   "-w", "%{size_download}\n"], capture_output=True, text=True).stdout
+        return sum(int(x) for x in out.split())
+    finally:
+        os.unlink(cfg)
+
+
+def package_configs(c):
+    c.create_packaging_group(Id="g")
+    c.create_packaging_configuration(Id="ts", PackagingGroupId="g", HlsPackage={
+        "SegmentDurationSeconds": 6, "HlsManifests": [{"ManifestName": "index"}]})
+    c.create_packaging_configuration(Id="cmaf", PackagingGroupId="g", CmafPackage={
+        "SegmentDurationSeconds": 6, "HlsManifests": [{"ManifestName": "index"}]})
+    c.create_packaging_configuration(Id="dash", PackagingGroupId="g", DashPackage={
+        "SegmentDurationSeconds": 6, "SegmentTemplateFormat": "NUMBER_WITH_TIMELINE",
+        "DashManifests": [{"ManifestName": "index"}]})
+
+
+def reelay_run(binary, srcs, tmp, keep_data=None):
+    """(a) for reelay: returns (seconds, bytes, {config: manifest url}, data dir, server)."""
+    data = keep_data or tempfile.mkdtemp(dir=tmp, prefix="reelay-")
+    srv = Server(binary, data)
+    s3, mpv = clients(srv.url)
+    s3.create_bucket(Bucket=BUCKET)
+    smil = "<smil><body><switch>" + "".join(f'<video src="{n}.mp4"/>' for n in srcs) + "</switch></body></smil>"
+    for n, path in srcs.items():
+        s3.upload_file(path, BUCKET, f"src/{n}.mp4")
+    s3.put_object(Bucket=BUCKET, Key="src/all.smil", Body=smil.encode())
+    package_configs(mpv)
+    t0 = time.perf_counter()
+    mpv.create_asset(Id="a", PackagingGroupId="g", SourceArn=f"arn:aws:s3:::{BUCKET}/src/all.smil",
+                     SourceRoleArn=ROLE)
+    while True:
+        a = mpv.describe_asset(Id="a")
+        st = {e["Status"] for e in a["EgressEndpoints"]}
+        if st and not st & {"QUEUED", "PROCESSING"}:
+            break
+        time.sleep(0.02)
+    if st != {"PLAYABLE"}:
+        raise RuntimeError(f"asset did not become PLAYABLE: {a['EgressEndpoints']}")
+    t_ingest = time.perf_counter() - t0
+    urls = {e["PackagingConfigurationId"]: e["Url"] for e in a["EgressEndpoints"]}
+    lists = hls_urls(urls["ts"]) + hls_urls(urls["cmaf"]) + dash_urls(urls["dash"])
+    nbytes = fetch_all(lists)
+    total = time.perf_counter() - t0
+    return total, t_ingest, nbytes, len(lists), urls, data, srv
+
+
+def shaka_run(packager, srcs, tmp):
+    """(a) for shaka-packager: three runs (HLS-TS, CMAF-HLS, DASH), summed."""
+    out = tempfile.mkdtemp(dir=tmp, prefix="shaka-")
+    first = next(iter(srcs.values()))
+
+    def streams(fmt, ext):
+        s = [f"in={first},stream=audio,segment_template={out}/{fmt}/audio_$Number$.{ext},"
+             f"playlist_name=audio.m3u8,hls_group_id=audio,hls_name=audio"]
+        for n, path in srcs.items():
+            s.append(f"in={path},stream=video,segment_template={out}/{fmt}/{n}_$Number$.{ext},"
+                     f"playlist_name={n}.m3u8")
+        if ext == "m4s":
+            s = [x.replace(f",segment_template={out}/{fmt}/{n}_", f",init_segment={out}/{fmt}/{n}_init.mp4"
+                           f",segment_template={out}/{fmt}/{n}_") for x, n in zip(s, ["audio", *srcs])]
+        return s
+
+    t0 = time.perf_counter()
+    for fmt, ext, extra in (("ts", "ts", ["--hls_master_playlist_output", f"{out}/ts/index.m3u8"]),
+                            ("cmaf", "m4s", ["--hls_master_playlist_output", f"{out}/cmaf/index.m3u8"]),
+                            ("dash", "m4s", ["--mpd_output", f"{out}/dash/index.mpd",
+                                             "--generate_static_live_mpd"])):
+        os.makedirs(f"{out}/{fmt}", exist_ok=True)
+        run([packager, *streams(fmt, ext), "--segment_duration", "6", *extra, "--quiet"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    secs = time.perf_counter() - t0
+    nbytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs)
+    return secs, nbytes, out
+
+
+def load(binary_dir, url, seconds):
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    p = run([os.path.join(binary_dir, "reelay-load"), "--endpoint", f"{u.scheme}://{u.netloc}",
+             "--service", "mediapackage-vod", "--method", "GET", "--path", u.path, "--concurrency", "4",
+             "--duration", f"{seconds}s", "--warmup", "1s", "--json"], capture_output=True, text=True)
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    if r["ok"] != r["requests"]:
+        raise RuntimeError(f"non-2xx answers while loading {url}: {r['non_2xx']} {r['last_error']}")
+    return {"rps": r["requests_per_sec"], "p50_ms": r["latency_us"]["p50"] / 1000,
+            "p99_ms": r["latency_us"]["p99"] / 1000}
+
+
+def wrk(urls_file, host, seconds):
+    script = os.path.join(os.path.dirname(urls_file), "paths.lua")
+    with open(script, "w") as f:
+        f.write('local paths = {}\nfor l in io.lines("%s") do paths[#paths+1] = l end\n'
+                'math.randomseed(7)\nrequest = function() return wrk.format("GET", '
+                'paths[math.random(#paths)]) end\n' % urls_file)
+    out = run(["wrk", "-t2", "-c16", f"-d{seconds}s", "-s", script, host], capture_output=True, text=True).stdout
+    m = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    scale = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+    return float(m.group(1)) * scale[m.group(2)] / 1e6
+
+
+def nginx_serve(root, tmp):
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 2; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/nginx.err;
+events {{ worker_connections 1024; }}
+http {{ access_log off; sendfile on; tcp_nopush on; types {{ video/mp4 m4s; }}
+  server {{ listen 127.0.0.1:0; root {root}; }} }}
+""")
+    # nginx cannot listen on port 0 and report it: pick a free port first.
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    text = open(conf).read().replace("listen 127.0.0.1:0", f"listen 127.0.0.1:{port}")
+    open(conf, "w").write(text)
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", tmp])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=int, default=60)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--packager", default=os.path.join(ROOT, "target/bench-tools/node_modules/shaka-packager/bin/"
+                                                        "packager-linux-x64"))
+    ap.add_argument("--skip-nginx", action="store_true")
+    ap.add_argument("--wrk-seconds", type=int, default=10)
+    args = ap.parse_args()
+    binary = os.environ.get("REELAY_BIN")
+    if not binary:
+        run(["cargo", "build", "--release", "-q", "-p", "reelay-server", "-p", "reelay-load"], cwd=ROOT)
+        binary = os.path.join(ROOT, "target/release/reelay")
+    bindir = os.path.dirname(binary)
+    cache = os.environ.get("BENCH_CACHE", os.path.join(ROOT, "target/bench-media"))
+    srcs = sources(args.minutes, cache)
+    src_bytes = sum(os.path.getsize(p) for p in srcs.values())
+    print(f"source: {args.minutes} min x {len(srcs)} renditions, {src_bytes / 1e6:.0f} MB", flush=True)
+
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        r_total, r_ingest, s_total = [], [], []
+        last = None
+        for i in range(args.runs):
+            total, ingest, nbytes, nurls, urls, data, srv = reelay_run(binary, srcs, tmp)
+            r_total.append(total)
+            r_ingest.append(ingest)
+            print(f"run {i + 1}: reelay {total:.2f} s (ingest {ingest:.2f} s, {nurls} GETs, {nbytes / 1e6:.0f} MB)",
+                  flush=True)
+            if last:
+                last[1].stop()
+                shutil.rmtree(last[0], ignore_errors=True)
+            last = (data, srv, urls)
+            secs, sbytes, sout = shaka_run(args.packager, srcs, tmp)
+            s_total.append(secs)
+            print(f"run {i + 1}: shaka-packager {secs:.2f} s ({sbytes / 1e6:.0f} MB written)", flush=True)
+            if i + 1 < args.runs:
+                shutil.rmtree(sout, ignore_errors=True)
+        print(f"(a) all segments HLS-TS+CMAF+DASH: reelay {med(r_total):.2f} s (ingest {med(r_ingest):.2f} s), "
+              f"shaka-packager {med(s_total):.2f} s, ratio {med(s_total) / med(r_total):.1f}x", flush=True)
+
+        data, srv, urls = last
+        # (b) warm manifests.
+        for name, url in (("HLS master", urls["ts"]), ("CMAF master", urls["cmaf"]), ("DASH MPD", urls["dash"])):
+            get(url)
+            rows = [load(bindir, url, 5) for _ in range(args.runs)]
+            print(f"(b) warm {name}: {med([r['rps'] for r in rows]):,.0f} req/s, "
+                  f"p50 {med([r['p50_ms'] for r in rows]):.3f} ms, p99 {med([r['p99_ms'] for r in rows]):.3f} ms",
+                  flush=True)
+        media = hls_urls(urls["ts"])[1]
+        rows = [load(bindir, media, 5) for _ in range(args.runs)]
+        print(f"(b) warm HLS media playlist: {med([r['rps'] for r in rows]):,.0f} req/s, "
+              f"p99 {med([r['p99_ms'] for r in rows]):.3f} ms", flush=True)
+        # Cold: restart on the same data dir; the first request of each manifest.
+        colds = []
+        for _ in range(args.runs):
+            srv.stop()
+            srv = Server(binary, data)
+            url = urls["dash"].replace(urls["dash"].split("/mediapackage-vod/")[0], srv.url)
+            t = time.perf_counter()
+            get(url)
+            colds.append((time.perf_counter() - t) * 1000)
+        print(f"(b) first MPD of a cold {args.minutes}-min asset after restart: median {med(colds):.1f} ms "
+              f"({', '.join(f'{c:.1f}' for c in colds)})", flush=True)
+
+        # (c) clear fMP4 segments: reelay's CMAF segments vs nginx serving shaka's CMAF files.
+        if not args.skip_nginx:
+            cmaf = urls["cmaf"].replace(urls["cmaf"].split("/mediapackage-vod/")[0], srv.url)
+            segs = [u for u in hls_urls(cmaf) if not u.endswith(".m3u8")]
+            rpaths = os.path.join(tmp, "reelay-paths.txt")
+            with open(rpaths, "w") as f:
+                f.write("\n".join(u[len(srv.url):] for u in segs) + "\n")
+            fetch_all(segs)  # warm the segment cache, as nginx's files are warm in the page cache
+            files = [os.path.relpath(os.path.join(d, f), sout) for d, _, fs in os.walk(os.path.join(sout, "cmaf"))
+                     for f in fs if f.endswith(".m4s")]
+            npaths = os.path.join(tmp, "nginx-paths.txt")
+            with open(npaths, "w") as f:
+                f.write("\n".join("/" + p for p in files) + "\n")
+            # nginx's workers run as an unprivileged user: let them read the shaka output.
+            for d in (tmp, sout):
+                os.chmod(d, 0o755)
+            ngx, nurl = nginx_serve(sout, tmp)
+            try:
+                rr, nn = [], []
+                for _ in range(args.runs):
+                    rr.append(wrk(rpaths, srv.url, args.wrk_seconds))
+                    nn.append(wrk(npaths, nurl, args.wrk_seconds))
+                print(f"(c) clear fMP4 segments: reelay {med(rr):,.0f} MB/s, nginx {med(nn):,.0f} MB/s, "
+                      f"ratio {med(rr) / med(nn) * 100:.0f}%", flush=True)
+            finally:
+                ngx.terminate()
+        srv.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
