@@ -321,7 +321,8 @@ def test_restart_keeps_the_index(api_server, media):
         with Reelay(*args, data_dir=d) as r:
             c = setup(r, media, {"hls": hls(2)})
             create_asset(c, "keep", "lo.mp4")
-            assert endpoint(wait_final(c, "keep"), "hls")["Status"] == "PLAYABLE"
+            status = endpoint(wait_final(c, "keep"), "hls")["Status"]
+            assert status == "PLAYABLE", (events(r, "keep"), "".join(r.stderr_lines[-40:]))
         with Reelay(*args, data_dir=d) as r:
             c = mpv(r)
             a = c.describe_asset(Id="keep")
