@@ -23,9 +23,10 @@
 # (the server not reading its sockets in time). The server's utime + stime and VmRSS are read
 # from /proc over the measured window.
 #
-# Equivalent HLS settings: MPEG-TS segments cut at the first keyframe after 2 s, a 6-segment
-# (12 s) playlist, segments served over HTTP on loopback. reelay's channels are LOW latency
-# (its default), so it also produces 0.5 s LL-HLS parts; nginx-rtmp writes its segments to
+# Equivalent HLS settings: MPEG-TS segments cut at the first keyframe after 2 s, a short
+# playlist (reelay: 3 segments listed and 1 more kept; nginx-rtmp: its configured playlist),
+# segments served over HTTP on loopback. reelay's channels are LOW latency (its default), so it
+# also produces 0.2 s LL-HLS parts; nginx-rtmp writes its segments to
 # tmpfs and serves them with nginx's http module. A count is tried on a server only while the
 # previous count passed on it in at least one run.
 #

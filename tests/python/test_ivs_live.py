@@ -171,7 +171,7 @@ def test_low_latency_channel_serves_ll_hls(api_server):
         status, text = fetch(media)
         assert status == 200
         assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=" in text
-        assert "#EXT-X-PART-INF:PART-TARGET=0.500" in text
+        assert "#EXT-X-PART-INF:PART-TARGET=0.200" in text
         assert "#EXT-X-PART:DURATION=" in text and "INDEPENDENT=YES" in text
         hint = re.search(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source-(\d+)\.(\d+)\.ts"', text)
         prefetch = re.search(r"#EXT-X-PREFETCH:source-(\d+)\.ts", text)

@@ -1,7 +1,9 @@
 //! In-process hand-offs between the API handlers and the live data plane, which run in the
 //! same process: a hint that timed metadata was queued for a channel (so the live plane picks
-//! it up at once instead of at its next store poll), and the per-channel `PutMetadata` rate
-//! limit. The store records stay the contract; these only make it prompt and bounded.
+//! it up at once instead of at its next store poll), a hint that `StopStream` was called for a
+//! stream (so its connection ends without reading the store record on every check), and the
+//! per-channel `PutMetadata` rate limit. The store records stay the contract; these only make
+//! it prompt and cheap.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{LazyLock, Mutex, MutexGuard};
@@ -14,6 +16,7 @@ pub const METADATA_CALLS_PER_SECOND: usize = 5;
 const MAX_CHANNELS: usize = 10_000;
 
 static QUEUED: LazyLock<Mutex<BTreeSet<String>>> = LazyLock::new(Mutex::default);
+static STOPS: LazyLock<Mutex<BTreeSet<String>>> = LazyLock::new(Mutex::default);
 static CALLS: LazyLock<Mutex<HashMap<String, VecDeque<i128>>>> = LazyLock::new(Mutex::default);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -32,6 +35,25 @@ pub fn metadata_queued(channel_arn: &str) {
 /// Whether metadata was queued for `channel_arn` since the last call (and forgets it).
 pub fn take_metadata_queued(channel_arn: &str) -> bool {
     lock(&QUEUED).remove(channel_arn)
+}
+
+/// Says that `StopStream` was accepted for the stream `stream_id` (stream ids are unique, so
+/// a hint left over from an ended stream never stops a later one).
+pub fn stop_requested(stream_id: &str) {
+    let mut set = lock(&STOPS);
+    if set.len() >= MAX_CHANNELS {
+        // Entries of streams that ended before seeing their hint; a live stream whose hint is
+        // dropped here still sees `stopRequested` at its slow store poll.
+        set.clear();
+    }
+    set.insert(stream_id.to_string());
+}
+
+/// Whether `StopStream` was signalled for `stream_id` (and forgets it).
+pub fn take_stop_requested(stream_id: &str) -> bool {
+    let mut set = lock(&STOPS);
+    // The common answer is no: checked without allocating.
+    !set.is_empty() && set.remove(stream_id)
 }
 
 /// Admits one `PutMetadata` call on `channel_arn` at `now_ms` (the service clock, in
@@ -78,5 +100,13 @@ mod tests {
         metadata_queued("arn:test:hint");
         assert!(take_metadata_queued("arn:test:hint"));
         assert!(!take_metadata_queued("arn:test:hint"));
+    }
+
+    #[test]
+    fn stop_hint_is_per_stream_and_taken_once() {
+        stop_requested("st-test-a");
+        assert!(!take_stop_requested("st-test-b"));
+        assert!(take_stop_requested("st-test-a"));
+        assert!(!take_stop_requested("st-test-a"));
     }
 }

@@ -217,9 +217,12 @@ pub(crate) async fn stop_stream(
     for _ in 0..WRITE_ATTEMPTS {
         let (id, s) = live_stream(call, &req.channel_arn).await?;
         if s.body.stop_requested {
+            crate::live_signal::stop_requested(&s.body.stream_id);
             return Output::json(&StopStreamResponse {});
         }
-        // The live plane owns the connection: it disconnects the publisher when it sees the flag.
+        // The live plane owns the connection: it disconnects the publisher when it sees the flag
+        // (the in-process hint below at once; the record at its slow store poll otherwise).
+        let stream_id = s.body.stream_id.clone();
         let body = StreamV1 {
             stop_requested: true,
             ..s.body
@@ -235,7 +238,10 @@ pub(crate) async fn stop_stream(
             .update(&call.scope, KIND_STREAM, &id, Some(s.rec.version), update)
             .await
         {
-            Ok(_) => return Output::json(&StopStreamResponse {}),
+            Ok(_) => {
+                crate::live_signal::stop_requested(&stream_id);
+                return Output::json(&StopStreamResponse {});
+            }
             Err(StoreError::VersionMismatch { .. }) => continue,
             // The stream ended between the read and the write.
             Err(StoreError::NotFound) => return Err(not_broadcasting(&req.channel_arn)),

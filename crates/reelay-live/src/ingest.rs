@@ -23,8 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-/// How often a live connection checks its stream record for `StopStream`.
+/// How often a live connection checks for `StopStream`: the in-process hint of
+/// `reelay_api_ivs::live_signal` (a set lookup), so this is cheap.
 pub(crate) const STOP_POLL: Duration = Duration::from_millis(300);
+/// How often a live connection also reads its stream record, for a `StopStream` written by
+/// another process or a reset that removed the record. Reading it at every [`STOP_POLL`] was
+/// about 15 % of the server's CPU at 200 streams (docs/benchmarks/live.md).
+const STOP_STORE_POLL: Duration = Duration::from_secs(3);
 /// Read buffer per connection.
 const READ_BUF: usize = 64 * 1024;
 
@@ -91,6 +96,8 @@ pub(crate) struct Publisher {
     audio: Option<(u32, u8)>,
     info: EncoderInfo,
     started: bool,
+    /// When the stream record was last read for `StopStream`.
+    stop_checked: tokio::time::Instant,
 }
 
 impl Publisher {
@@ -120,6 +127,7 @@ impl Publisher {
             audio: None,
             info: EncoderInfo::default(),
             started: false,
+            stop_checked: tokio::time::Instant::now(),
         })
     }
 
@@ -186,14 +194,25 @@ impl Publisher {
             .map_err(|_| "audio packaging failed")
     }
 
-    /// Whether `StopStream` (or a reset) asked this publisher to go.
-    pub(crate) async fn stop_requested(&self) -> bool {
+    /// Whether `StopStream` (or a reset) asked this publisher to go: the in-process hint at
+    /// every call, the stream record once per [`STOP_STORE_POLL`].
+    pub(crate) async fn stop_requested(&mut self) -> bool {
+        if reelay_api_ivs::live_signal::take_stop_requested(&self.records.stream_id) {
+            return true;
+        }
+        let now = tokio::time::Instant::now();
+        if now.duration_since(self.stop_checked) < STOP_STORE_POLL {
+            return false;
+        }
+        self.stop_checked = now;
         self.records.stop_requested().await
     }
 
     /// The publisher is gone: the stream ends (`EXT-X-ENDLIST`), the channel is free again and
     /// the session records its end (`code` when it ended abnormally).
     pub(crate) async fn end(self, live: &Arc<Live>, code: Option<&str>) {
+        // A hint that arrived after the last check (or for a publisher that left on its own).
+        reelay_api_ivs::live_signal::take_stop_requested(&self.records.stream_id);
         self.stream.finish();
         live.release(&self.stream);
         self.records.end(code).await;
@@ -259,7 +278,7 @@ where
                 }
             },
             _ = stop_check.tick(), if publishing.is_some() => {
-                if let Some(p) = &publishing && p.publisher.stop_requested().await {
+                if let Some(p) = &mut publishing && p.publisher.stop_requested().await {
                     break End::Orderly;
                 }
             }

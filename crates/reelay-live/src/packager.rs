@@ -59,10 +59,11 @@ pub struct PackagerConfig {
     /// Shortest segment: the segment is cut at the first keyframe after this much media. IVS asks
     /// publishers for a keyframe at most every 2 s, which gives ~2 s segments.
     pub target_segment: Duration,
-    /// Segments listed in the live playlist (RFC 8216 §6.2.2: at least three target durations).
+    /// Fewest segments listed in the live playlist. More are listed when needed for the listed
+    /// duration to reach three target durations (RFC 8216 §6.2.2), e.g. after a long segment.
     pub playlist_window: usize,
-    /// Segments kept in memory, at least `playlist_window`: the older ones stay fetchable
-    /// for a while after they leave the playlist, for players that loaded it just before.
+    /// Segments kept in memory beyond the listed ones: they stay fetchable for a while after
+    /// they leave the playlist, for players that loaded it just before.
     pub retained: usize,
     /// Longest partial segment for low-latency HLS (rfc8216bis §4.4.3.7 `PART-TARGET`): a part
     /// is cut at the first video frame that would make it longer.
@@ -74,9 +75,13 @@ impl Default for PackagerConfig {
         PackagerConfig {
             container: Container::Ts,
             target_segment: Duration::from_secs(2),
-            playlist_window: 6,
-            retained: 10,
-            part_target: Duration::from_millis(500),
+            // Three 2 s segments (6 s) plus one retained: the media held per stream is about
+            // 4.5 segments (the open one half full on average), 2.9 MB at 2.56 Mbps.
+            playlist_window: 3,
+            retained: 1,
+            // Short parts set the latency of LL-HLS players: they hold back PART-HOLD-BACK =
+            // 3 part targets behind the edge, and a part is announced only once complete.
+            part_target: Duration::from_millis(200),
         }
     }
 }
@@ -265,6 +270,10 @@ pub struct Packager {
     open: Option<OpenSegment>,
     last_video_ms: Option<i64>,
     last_video_delta_ms: i64,
+    /// The video frame interval before `last_video_delta_ms`: with millisecond timestamps a
+    /// 30 fps stream alternates 33 and 34 ms, and the smaller of the two predicts the next
+    /// frame without cutting a part one frame early.
+    prev_video_delta_ms: i64,
     segments: VecDeque<Segment>,
     next_sequence: u64,
     longest: Duration,
@@ -296,6 +305,7 @@ impl Packager {
             open: None,
             last_video_ms: None,
             last_video_delta_ms: 40,
+            prev_video_delta_ms: 40,
             segments: VecDeque::new(),
             next_sequence: 0,
             longest: Duration::ZERO,
@@ -433,6 +443,7 @@ impl Packager {
         if let Some(prev) = self.last_video_ms
             && dts_ms > prev
         {
+            self.prev_video_delta_ms = self.last_video_delta_ms;
             self.last_video_delta_ms = dts_ms - prev;
         }
         self.last_video_ms = Some(dts_ms);
@@ -448,11 +459,18 @@ impl Packager {
             self.close_open(dts_ms)?;
             self.open_segment(dts_ms, keyframe);
         } else if let Some(open) = &self.open {
-            let part_ms = dts_ms - open.part_start_ms + self.last_video_delta_ms;
+            // The part would end at the next frame: cut before this one if that is past the
+            // target (so parts stay within PART-TARGET, rfc8216bis §4.4.4.9, but for a millisecond
+            // of timestamp rounding when the next interval turns out longer).
+            let frame_ms = self.last_video_delta_ms.min(self.prev_video_delta_ms);
+            let part_ms = dts_ms - open.part_start_ms + frame_ms;
             if u128::try_from(part_ms).unwrap_or(0) > self.config.part_target.as_millis() {
                 self.cut_part(dts_ms)?;
                 if let Some(open) = &mut self.open {
                     open.part_independent = keyframe;
+                }
+                if keyframe {
+                    self.write_psi()?;
                 }
             }
         }
@@ -680,16 +698,37 @@ impl Packager {
 
     /// Whether a playlist holding part `part` of segment `msn` (or the whole segment when
     /// `part` is `None`) can be served, for blocking playlist reload (rfc8216bis §6.2.5.2).
+    ///
+    /// A part index past the last part of a segment that has since closed is, as §6.2.5.2
+    /// asks, part 0 of the next segment: a client that asked for the next part of the open
+    /// segment just before it closed is answered as soon as the first part of the next one
+    /// exists, not when the next segment completes (which starved hls.js's buffer).
     pub fn has(&self, msn: u64, part: Option<usize>) -> bool {
         if self.ended || self.last_sequence().is_some_and(|last| last > msn) {
             return true;
         }
         if let Some(seg) = self.segment(msn) {
-            return part.is_none_or(|p| p < seg.parts.len());
+            return match part {
+                Some(p) if p >= seg.parts.len() => self.has(msn + 1, Some(0)),
+                _ => true,
+            };
         }
         match (&self.open, part) {
             (Some(open), Some(p)) => open.sequence == msn && p < open.parts.len(),
             _ => false,
+        }
+    }
+
+    /// Whether a request for part `index` of segment `sequence` can be answered now: the part
+    /// exists, or it never will (its segment closed with fewer parts, expired or the stream
+    /// ended). A preload-hinted part is requested before it exists and waits for this.
+    pub fn part_settled(&self, sequence: u64, index: usize) -> bool {
+        if self.ended || self.part(sequence, index).is_some() {
+            return true;
+        }
+        match &self.open {
+            Some(open) => sequence < open.sequence,
+            None => self.last_sequence().is_some_and(|last| sequence <= last),
         }
     }
 
@@ -748,16 +787,9 @@ impl Packager {
     /// once the stream ended. `segment_uri` names a segment by its sequence number; `init_uri`
     /// is the `EXT-X-MAP` of fMP4 (unused for TS).
     pub fn media_playlist(&self, segment_uri: impl Fn(u64) -> String, init_uri: &str) -> String {
-        let skip = self
-            .segments
-            .len()
-            .saturating_sub(self.config.playlist_window);
-        let listed: Vec<&Segment> = self.segments.iter().skip(skip).collect();
-        let target_secs = self.config.target_segment.as_secs_f64().ceil() as u64;
-        let longest = self.longest.as_secs() + u64::from(self.longest.subsec_nanos() > 0);
+        let listed = self.listed();
         let mut playlist = MediaPlaylist {
-            // §4.3.3.1: the target may not change, so it is the longest segment ever cut.
-            target_duration: target_secs.max(longest),
+            target_duration: self.target_duration(),
             media_sequence: listed.first().map_or(self.next_sequence, |s| s.sequence),
             independent_segments: true,
             segments: listed
@@ -786,11 +818,7 @@ impl Packager {
         part_uri: impl Fn(u64, usize) -> String,
         init_uri: &str,
     ) -> String {
-        let skip = self
-            .segments
-            .len()
-            .saturating_sub(self.config.playlist_window);
-        let listed: Vec<&Segment> = self.segments.iter().skip(skip).collect();
+        let listed = self.listed();
         let parts_of = |seq: u64, parts: &[PartInfo]| -> Vec<Part> {
             parts
                 .iter()
@@ -803,10 +831,8 @@ impl Packager {
                 })
                 .collect()
         };
-        let target_secs = self.config.target_segment.as_secs_f64().ceil() as u64;
-        let longest = self.longest.as_secs() + u64::from(self.longest.subsec_nanos() > 0);
         let mut playlist = MediaPlaylist {
-            target_duration: target_secs.max(longest),
+            target_duration: self.target_duration(),
             media_sequence: listed.first().map_or(self.next_sequence, |s| s.sequence),
             independent_segments: true,
             server_control: Some(ServerControl {
@@ -842,6 +868,35 @@ impl Packager {
         }
         self.apply_map(&mut playlist, init_uri);
         playlist.write().unwrap_or_default()
+    }
+
+    /// `EXT-X-TARGETDURATION`, in seconds. §4.3.3.1: the target may not change, so it is the
+    /// longest segment ever cut.
+    fn target_duration(&self) -> u64 {
+        let target_secs = self.config.target_segment.as_secs_f64().ceil() as u64;
+        let longest = self.longest.as_secs() + u64::from(self.longest.subsec_nanos() > 0);
+        target_secs.max(longest)
+    }
+
+    /// How many of the newest segments the playlist lists: at least `playlist_window`, and
+    /// enough to span three target durations (RFC 8216 §6.2.2) when the segments retained allow.
+    fn listed_count(&self) -> usize {
+        let min = Duration::from_secs(self.target_duration() * 3);
+        let mut total = Duration::ZERO;
+        let mut n = 0;
+        for s in self.segments.iter().rev() {
+            if n >= self.config.playlist_window && total >= min {
+                break;
+            }
+            total += s.duration;
+            n += 1;
+        }
+        n
+    }
+
+    fn listed(&self) -> Vec<&Segment> {
+        let skip = self.segments.len() - self.listed_count();
+        self.segments.iter().skip(skip).collect()
     }
 
     /// The multivariant playlist with one variant at `media_uri`, once codecs are known.
@@ -908,6 +963,23 @@ impl Packager {
         }
         open.size += bytes.len();
         open.current.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    /// TS: PAT and PMT at the start of an `INDEPENDENT=YES` part inside a segment. A player
+    /// joining the stream starts at such a part (hls.js does) and cannot find the elementary
+    /// streams without them: hls.js then took the part for MPEG audio, found no media and
+    /// stalled. Segments open with them anyway (`open_segment`).
+    fn write_psi(&mut self) -> Result<(), PackagerError> {
+        let (Some(muxer), Some(open)) = (&mut self.muxer, &mut self.open) else {
+            return Ok(());
+        };
+        let psi = muxer.write_pat_pmt();
+        if open.size + psi.len() > limits::MAX_SEGMENT_BYTES {
+            return Err(PackagerError::Limit("segment size (no keyframe)"));
+        }
+        open.size += psi.len();
+        open.current.extend_from_slice(&psi);
         Ok(())
     }
 
@@ -985,7 +1057,7 @@ impl Packager {
             data,
             parts,
         });
-        let keep = self.config.retained.max(self.config.playlist_window);
+        let keep = self.listed_count() + self.config.retained;
         while self.segments.len() > keep {
             self.segments.pop_front();
         }
@@ -1056,8 +1128,9 @@ mod tests {
         assert_eq!(s.data[0], 0x47);
         let text = p.media_playlist(|n| format!("s{n}.ts"), "init.mp4");
         assert!(text.contains("#EXT-X-TARGETDURATION:2"), "{text}");
-        assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:0"), "{text}");
-        assert!(text.contains("#EXTINF:2.000"), "{text}");
+        // Three 2 s segments span three target durations (RFC 8216 §6.2.2).
+        assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:1"), "{text}");
+        assert_eq!(text.matches("#EXTINF:2.000").count(), 3, "{text}");
         assert!(!text.contains("#EXT-X-ENDLIST"), "{text}");
         p.finish();
         let text = p.media_playlist(|n| format!("s{n}.ts"), "init.mp4");
@@ -1088,14 +1161,32 @@ mod tests {
     fn the_window_slides_and_old_segments_expire() {
         let mut p = packager();
         feed(&mut p, 0, 41, 50);
-        // 20 complete segments; 10 retained, 6 listed.
+        // 20 complete segments; 3 listed and one more retained.
         assert_eq!(p.last_sequence(), Some(19));
-        assert!(p.segment(9).is_none());
-        assert!(p.segment(10).is_some());
+        assert!(p.segment(15).is_none());
+        assert!(p.segment(16).is_some());
         let text = p.media_playlist(|n| format!("s{n}.ts"), "init.mp4");
-        assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:14"), "{text}");
+        assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:17"), "{text}");
+        assert_eq!(text.matches("#EXTINF").count(), 3, "{text}");
+        assert!(!text.contains("s16.ts"));
+    }
+
+    #[test]
+    fn the_window_spans_three_target_durations_after_a_long_segment() {
+        let mut p = packager();
+        feed(&mut p, 0, 8, 50);
+        // One 5 s GOP raises the target duration to 5 s.
+        feed(&mut p, 8000, 5, 125);
+        feed(&mut p, 13000, 3, 50);
+        let durations: Vec<u64> = (0..6)
+            .map(|n| p.segment(n).unwrap().duration.as_secs())
+            .collect();
+        assert_eq!(durations, [2, 2, 2, 2, 5, 2]);
+        let text = p.media_playlist(|n| format!("s{n}.ts"), "init.mp4");
+        assert!(text.contains("#EXT-X-TARGETDURATION:5"), "{text}");
+        // 15 s are needed: the newest six segments (2+5+2+2+2+2 s).
+        assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:0"), "{text}");
         assert_eq!(text.matches("#EXTINF").count(), 6, "{text}");
-        assert!(!text.contains("s13.ts"));
     }
 
     #[test]
@@ -1142,27 +1233,82 @@ mod tests {
         let mut p = packager();
         feed(&mut p, 0, 5, 50);
         let seg = p.segment(0).unwrap();
-        // 40 ms frames, 500 ms target: parts of 480 ms, then 80 ms up to the 2 s keyframe.
+        // 40 ms frames, 200 ms target: ten parts of 200 ms up to the 2 s keyframe.
         let durations: Vec<u128> = seg.parts.iter().map(|x| x.duration.as_millis()).collect();
-        assert_eq!(durations, vec![480, 480, 480, 480, 80]);
+        assert_eq!(durations, vec![200; 10]);
         assert!(seg.parts[0].independent && !seg.parts[1].independent);
         let joined: Vec<u8> = seg.parts.iter().flat_map(|x| x.data.to_vec()).collect();
         assert_eq!(joined, seg.data.to_vec());
         assert!(seg.parts.iter().all(|x| x.data.len() % 188 == 0));
-        // The open segment (4 s..5 s) has two parts so far.
+        // The open segment (4 s..5 s) has four parts so far.
         assert_eq!(p.open_sequence(), Some(2));
-        assert!(p.part(2, 1).is_some() && p.part(2, 2).is_none());
-        assert!(p.has(2, Some(1)) && !p.has(2, Some(2)) && !p.has(2, None) && p.has(1, None));
+        assert!(p.part(2, 3).is_some() && p.part(2, 4).is_none());
+        assert!(p.has(2, Some(3)) && !p.has(2, Some(4)) && !p.has(2, None) && p.has(1, None));
         assert!(!p.has(3, Some(0)));
         let (bytes, complete) = p.segment_bytes_from(2, 0).unwrap();
         assert!(!complete);
         assert_eq!(
             bytes.len(),
-            p.part(2, 0).unwrap().len() + p.part(2, 1).unwrap().len()
+            (0..4).map(|i| p.part(2, i).unwrap().len()).sum::<usize>()
         );
         let (rest, complete) = p.segment_bytes_from(1, 188).unwrap();
         assert!(complete);
         assert_eq!(rest.len(), p.segment(1).unwrap().data.len() - 188);
+    }
+
+    #[test]
+    fn thirty_fps_millisecond_timestamps_make_even_parts() {
+        let mut p = packager();
+        // ffmpeg's FLV timestamps: 30 fps rounded to the millisecond (0, 33, 67, 100, ...),
+        // a keyframe every second.
+        for i in 0..150i64 {
+            let t = (i * 1000 + 15) / 30;
+            p.push_video(t, 0, i % 30 == 0, &frame(i % 30 == 0))
+                .unwrap();
+        }
+        let seg = p.segment(0).unwrap();
+        assert_eq!(seg.duration, Duration::from_secs(2));
+        let durations: Vec<u128> = seg.parts.iter().map(|x| x.duration.as_millis()).collect();
+        // No part cut a frame early, so no one-frame part closes the segment.
+        assert_eq!(durations, vec![200; 10]);
+        // The keyframe at 1 s starts part 5, which carries its own PAT and PMT.
+        let independent: Vec<bool> = seg.parts.iter().map(|x| x.independent).collect();
+        assert_eq!(
+            independent,
+            [
+                true, false, false, false, false, true, false, false, false, false
+            ]
+        );
+        for (i, part) in seg.parts.iter().enumerate() {
+            let (_, versions) = id3_units(&part.data);
+            let pat = part.data[1] & 0x40 != 0 && part.data[1] & 0x1F == 0 && part.data[2] == 0;
+            assert_eq!(pat, part.independent, "part {i}");
+            assert_eq!(versions.len(), usize::from(part.independent), "part {i}");
+        }
+    }
+
+    #[test]
+    fn a_part_past_the_end_of_a_closed_segment_is_part_zero_of_the_next() {
+        let mut p = packager();
+        feed(&mut p, 0, 2, 50);
+        // The keyframe at 2 s closes segment 0 with 10 parts; segment 1 has none yet.
+        p.push_video(2000, 0, true, &frame(true)).unwrap();
+        assert_eq!(p.segment(0).unwrap().parts.len(), 10);
+        assert!(p.has(0, Some(9)) && p.has(0, None));
+        // A client that asked for the next part of segment 0 waits for part 1.0, not for the
+        // end of segment 1.
+        assert!(!p.has(0, Some(10)) && !p.has(1, Some(0)));
+        // The hinted part 0.10 will never exist: it is answered (404) at once.
+        assert!(p.part_settled(0, 10) && p.part(0, 10).is_none());
+        assert!(!p.part_settled(1, 0) && !p.part_settled(5, 0));
+        for i in 1..6 {
+            p.push_video(2000 + i * 40, 0, false, &frame(false))
+                .unwrap();
+        }
+        assert!(p.has(0, Some(10)) && p.has(1, Some(0)) && !p.has(1, Some(1)));
+        assert!(p.part_settled(1, 0));
+        p.finish();
+        assert!(p.part_settled(5, 0));
     }
 
     #[test]
@@ -1175,17 +1321,17 @@ mod tests {
             "init.mp4",
         );
         assert!(
-            text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500"),
+            text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600"),
             "{text}"
         );
-        assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.500"), "{text}");
+        assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.200"), "{text}");
         assert!(
-            text.contains("#EXT-X-PART:DURATION=0.480,URI=\"s0.0.ts\",INDEPENDENT=YES"),
+            text.contains("#EXT-X-PART:DURATION=0.200,URI=\"s0.0.ts\",INDEPENDENT=YES"),
             "{text}"
         );
-        assert!(text.contains("URI=\"s2.1.ts\""), "{text}");
+        assert!(text.contains("URI=\"s2.3.ts\""), "{text}");
         assert!(
-            text.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"s2.2.ts\""),
+            text.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"s2.4.ts\""),
             "{text}"
         );
         assert!(text.contains("#EXT-X-PREFETCH:s2.ts"), "{text}");
@@ -1291,7 +1437,7 @@ mod tests {
         assert_eq!(&init[4..8], b"ftyp");
         let seg = p.segment(0).unwrap();
         assert_eq!(seg.duration, Duration::from_secs(2));
-        assert_eq!(seg.parts.len(), 5);
+        assert_eq!(seg.parts.len(), 10);
         for part in &seg.parts {
             assert_eq!(&part.data[4..8], b"moof", "every part is a moof+mdat");
         }

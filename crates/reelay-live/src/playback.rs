@@ -316,8 +316,9 @@ async fn serve(
             }
         }
         Target::Part(n, i, _) => {
-            // A preload-hinted part is requested before it exists: hold until it does.
-            wait_until(&stream, BLOCK_LIMIT, |p| p.has(n, Some(i))).await;
+            // A preload-hinted part is requested before it exists: hold until it does, or until
+            // it is clear it never will (its segment closed first), which is answered at once.
+            wait_until(&stream, BLOCK_LIMIT, |p| p.part_settled(n, i)).await;
             let content_type = container_of(&stream).1;
             match stream.lock().part(n, i) {
                 Some(data) => body(content_type, "max-age=60", data),
