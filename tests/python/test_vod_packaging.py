@@ -333,5 +333,16 @@ def test_restart_keeps_the_index(api_server, media):
             # Exactly one ingest ever happened for this asset.
             starts = [e for e in events(r, "keep") if e["detail"]["event"] == "IngestStart"]
             assert len(starts) == 1
+        # The binary copy of the index is only a cache of the chunk records: without it, a
+        # restarted server reads the chunks and still serves the asset.
+        with Reelay(*args, data_dir=d) as r:
+            c3 = s3(r)
+            bucket = "reelay-mediapackage-vod-ingest-000000000000"
+            copies = [o["Key"] for o in c3.list_objects_v2(Bucket=bucket).get("Contents", [])
+                      if o["Key"].endswith("/index.rvix")]
+            assert len(copies) == 1
+            c3.delete_object(Bucket=bucket, Key=copies[0])
+            err, frames = decode(endpoint(mpv(r).describe_asset(Id="keep"), "hls")["Url"])
+            assert err == "" and frames == FRAMES
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -359,6 +359,7 @@ async fn save_index(
 ) -> Result<u32, String> {
     delete_chunks(deps, scope, egress_id).await?;
     let bytes = index.encode();
+    put_index_object(deps, scope, egress_id, &bytes).await;
     let chunks: Vec<&[u8]> = bytes.chunks(CHUNK_BYTES).collect();
     let n = chunks.len();
     for (batch_no, batch) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
@@ -432,6 +433,9 @@ pub async fn load_index(
     egress_id: &str,
     chunks: u32,
 ) -> Result<Arc<AssetIndex>, String> {
+    if let Some(index) = get_index_object(deps, scope, egress_id).await {
+        return Ok(Arc::new(index));
+    }
     let mut bytes = Vec::new();
     for n in 0..chunks as usize {
         let rec = deps
@@ -453,4 +457,74 @@ pub async fn load_index(
     AssetIndex::decode(&bytes)
         .map(Arc::new)
         .map_err(|e| e.to_string())
+}
+
+/// Where the binary copy of an asset's index goes: beside its remuxed samples, so that
+/// `DeleteAsset` removes both.
+fn index_object(scope: &Scope, egress_id: &str) -> source::SampleObjects {
+    source::SampleObjects::for_asset(&scope.account, &scope.region, egress_id)
+}
+
+const INDEX_OBJECT: &str = "index.rvix";
+const MAX_INDEX_OBJECT_BYTES: u64 = 1 << 30;
+
+/// Writes the encoded index as one object. The chunk records stay the authority (their schema
+/// is frozen); this copy only makes the first request after a restart fast, since reading one
+/// binary object is far cheaper than decoding base64 out of JSON records. Best effort: without
+/// it, [`load_index`] reads the chunks.
+async fn put_index_object(deps: &Deps, scope: &Scope, egress_id: &str, bytes: &[u8]) {
+    let place = index_object(scope, egress_id);
+    if let Err(e) = place.ensure_bucket(&deps.blob).await {
+        tracing::warn!(error = %e, "no binary copy of the asset index");
+        return;
+    }
+    let body = bytes::Bytes::copy_from_slice(bytes);
+    let stream = futures::stream::iter([Ok::<_, std::io::Error>(body)]);
+    if let Err(e) = deps
+        .blob
+        .put_object(
+            &place.bucket,
+            &format!("{}{INDEX_OBJECT}", place.prefix),
+            stream,
+            reelay_blob::ObjectAttrs::default(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "no binary copy of the asset index");
+    }
+}
+
+/// The binary copy of the index, if it exists and decodes (the encoding is versioned and
+/// checked, so a damaged copy is refused and the chunks are read instead).
+async fn get_index_object(deps: &Deps, scope: &Scope, egress_id: &str) -> Option<AssetIndex> {
+    use futures::TryStreamExt;
+    let place = index_object(scope, egress_id);
+    let key = format!("{}{INDEX_OBJECT}", place.prefix);
+    let body = deps
+        .blob
+        .get_object(
+            &place.bucket,
+            &key,
+            None,
+            &reelay_blob::Conditions::default(),
+        )
+        .await
+        .ok()?;
+    // A guard against a damaged copy claiming any size; a real index above it (far beyond
+    // any source the quotas allow) is read from the chunks instead.
+    if body.info.size > MAX_INDEX_OBJECT_BYTES {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(body.info.size).ok()?);
+    let mut stream = body.stream;
+    while let Some(chunk) = stream.try_next().await.ok()? {
+        bytes.extend_from_slice(&chunk);
+    }
+    match AssetIndex::decode(&bytes) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            tracing::warn!(error = %e, "the binary copy of an asset index does not decode");
+            None
+        }
+    }
 }

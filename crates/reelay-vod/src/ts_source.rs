@@ -65,7 +65,7 @@ impl SampleObjects {
         }
     }
 
-    async fn ensure_bucket(&self, blob: &BlobStore) -> Result<(), String> {
+    pub(crate) async fn ensure_bucket(&self, blob: &BlobStore) -> Result<(), String> {
         match blob
             .create_bucket(&self.bucket, &self.owner, &self.region)
             .await
