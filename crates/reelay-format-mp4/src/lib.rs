@@ -18,6 +18,7 @@ mod codec;
 mod emsg;
 mod error;
 mod fourcc;
+pub mod h264;
 mod index;
 pub mod limits;
 mod movie;

@@ -486,6 +486,72 @@ impl<'a> Rd<'a> {
     }
 }
 
+/// Index fixtures shared by the packagers' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// Two sources: a 640-wide and a 1280-wide H.264 rendition (10 s at 25 fps, a sync sample
+    /// every 2 s, `hi_size` bytes per frame for the second) and 10 s of stereo AAC.
+    pub(crate) fn two_renditions(hi_size: u32, audio_language: Option<[u8; 3]>) -> AssetIndex {
+        let video = |source: u32, size: u32, width: u32| TrackIndex {
+            source,
+            track_id: 1,
+            codec: TrackCodec::Avc,
+            fourcc: *b"avc1",
+            // avcC: profile 100, level 31, 4-byte lengths, one SPS, one PPS.
+            config: vec![
+                1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee,
+            ],
+            width,
+            height: width * 9 / 16,
+            timescale: 12800,
+            sample_rate: 0,
+            channels: 0,
+            language: None,
+            media_time: 1024,
+            samples: (0..250u32)
+                .map(|i| IdxSample {
+                    offset: u64::from(i) * 10,
+                    size,
+                    dts: u64::from(i) * 512,
+                    cts: 1024,
+                    duration: 512,
+                    sync: i % 50 == 0,
+                })
+                .collect(),
+        };
+        let audio = TrackIndex {
+            codec: TrackCodec::Aac,
+            fourcc: *b"mp4a",
+            config: vec![0x11, 0x90],
+            width: 0,
+            height: 0,
+            timescale: 48000,
+            sample_rate: 48000,
+            channels: 2,
+            language: audio_language,
+            samples: (0..469u32)
+                .map(|i| IdxSample {
+                    offset: 9000 + u64::from(i) * 5,
+                    size: 5,
+                    dts: u64::from(i) * 1024,
+                    cts: 0,
+                    duration: 1024,
+                    sync: true,
+                })
+                .collect(),
+            ..video(0, 10, 0)
+        };
+        AssetIndex {
+            memo: Default::default(),
+            bucket: "b".into(),
+            sources: vec!["lo.mp4".into(), "hi.mp4".into()],
+            tracks: vec![video(0, 100, 640), audio, video(1, hi_size, 1280)],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

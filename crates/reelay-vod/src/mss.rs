@@ -412,59 +412,7 @@ mod tests {
     use reelay_aws::generated::mediapackage_vod::types::StreamSelection;
 
     fn index() -> AssetIndex {
-        let video = |source: u32, size: u32, width: u32| TrackIndex {
-            source,
-            track_id: 1,
-            codec: TrackCodec::Avc,
-            fourcc: *b"avc1",
-            config: vec![
-                1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee,
-            ],
-            width,
-            height: width * 9 / 16,
-            timescale: 12800,
-            sample_rate: 0,
-            channels: 0,
-            language: None,
-            media_time: 1024,
-            samples: (0..250u32)
-                .map(|i| IdxSample {
-                    offset: u64::from(i) * 10,
-                    size,
-                    dts: u64::from(i) * 512,
-                    cts: 1024,
-                    duration: 512,
-                    sync: i % 50 == 0,
-                })
-                .collect(),
-        };
-        let audio = TrackIndex {
-            codec: TrackCodec::Aac,
-            fourcc: *b"mp4a",
-            config: vec![0x11, 0x90],
-            width: 0,
-            height: 0,
-            timescale: 48000,
-            sample_rate: 48000,
-            channels: 2,
-            samples: (0..469u32)
-                .map(|i| IdxSample {
-                    offset: 9000 + u64::from(i) * 5,
-                    size: 5,
-                    dts: u64::from(i) * 1024,
-                    cts: 0,
-                    duration: 1024,
-                    sync: true,
-                })
-                .collect(),
-            ..video(0, 10, 0)
-        };
-        AssetIndex {
-            memo: Default::default(),
-            bucket: "b".into(),
-            sources: vec!["lo.mp4".into(), "hi.mp4".into()],
-            tracks: vec![video(0, 100, 640), audio, video(1, 100, 1280)],
-        }
+        crate::index::fixtures::two_renditions(100, None)
     }
 
     fn package() -> MssPackage {
