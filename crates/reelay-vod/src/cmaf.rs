@@ -127,23 +127,34 @@ impl Plan<'_> {
             return Err(PackError::NotFound(format!("segment {n} has no samples")));
         };
         let data = read_samples(blob, self.index, tr, samples).await?;
-        let fragment = TrackFragment {
-            track_id: TRACK_ID,
-            base_media_decode_time: first.dts,
-            samples: samples
-                .iter()
-                .zip(data)
-                .map(|(s, d)| FragmentSample {
-                    duration: s.duration,
-                    // Audio samples are all sync samples (ISO/IEC 23000-19 §9.2.1).
-                    flags: SampleFlags::from_sync(s.sync || tr.codec == TrackCodec::Aac),
-                    cts_offset: s.cts,
-                    data: d,
-                })
-                .collect(),
-        };
+        let fragment = track_fragment(tr, TRACK_ID, first.dts, samples, data);
         media_segment(sequence, &[fragment])
             .map_err(|e| PackError::Internal(format!("cmaf segment: {e}")))
+    }
+}
+
+/// The `traf` of one track's samples and their bytes (fMP4 segments of CMAF and DASH).
+pub(crate) fn track_fragment(
+    tr: &TrackIndex,
+    track_id: u32,
+    base_media_decode_time: u64,
+    samples: &[crate::index::IdxSample],
+    data: Vec<Bytes>,
+) -> TrackFragment {
+    TrackFragment {
+        track_id,
+        base_media_decode_time,
+        samples: samples
+            .iter()
+            .zip(data)
+            .map(|(s, d)| FragmentSample {
+                duration: s.duration,
+                // Audio samples are all sync samples (ISO/IEC 23000-19 §9.2.1).
+                flags: SampleFlags::from_sync(s.sync || tr.codec == TrackCodec::Aac),
+                cts_offset: s.cts,
+                data: d,
+            })
+            .collect(),
     }
 }
 

@@ -30,9 +30,7 @@ use reelay_aws::generated::mediapackage_vod::types::{
     StreamSelection,
 };
 use reelay_blob::BlobStore;
-use reelay_format_mp4::{
-    Codec, FourCc, FragmentSample, SampleFlags, TrackFragment, init_segment, media_segment,
-};
+use reelay_format_mp4::{Codec, FourCc, init_segment, media_segment};
 use reelay_manifest_dash as mpd;
 use reelay_manifest_hls::codecs;
 use std::time::Duration;
@@ -474,21 +472,7 @@ impl<'a> Dash<'a> {
             b.extend_from_slice(d);
             *d = b.freeze();
         }
-        let fragment = TrackFragment {
-            track_id: 1,
-            base_media_decode_time: first.dts,
-            samples: samples
-                .iter()
-                .zip(data)
-                .map(|(s, d)| FragmentSample {
-                    duration: s.duration,
-                    // Audio samples are all sync samples (ISO/IEC 23000-19 §9.2.1).
-                    flags: SampleFlags::from_sync(s.sync || tr.codec == TrackCodec::Aac),
-                    cts_offset: s.cts,
-                    data: d,
-                })
-                .collect(),
-        };
+        let fragment = crate::cmaf::track_fragment(tr, 1, first.dts, samples, data);
         let sequence = u32::try_from(idx + 1).unwrap_or(u32::MAX);
         media_segment(sequence, &[fragment])
             .map_err(|e| PackError::Internal(format!("dash segment: {e}")))
