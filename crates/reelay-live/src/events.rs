@@ -62,6 +62,13 @@ pub(crate) struct StreamEventLog<'a> {
 }
 
 /// An id shaped like EventBridge's (a random UUID v4).
+static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The next event sequence number of this process (see [`record`]).
+pub(crate) fn next_seq() -> u64 {
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn event_id() -> String {
     let h = reelay_api_common::random_hex(16);
     let variant = ["8", "9", "a", "b"][usize::from(h.as_bytes()[16] % 4)];
@@ -119,14 +126,18 @@ pub(crate) fn envelope(
 
 /// Appends one event, logging instead of failing: the stream goes on whatever happens to its
 /// event delivery, as with EventBridge.
-pub(crate) async fn record(deps: &Deps, scope: &Scope, e: &StreamEventLog<'_>) {
+///
+/// `seq` comes from [`next_seq`], taken where the event was ordered (under the session's
+/// lock): it orders events of the same millisecond in the listing, whatever order their
+/// writes complete in.
+pub(crate) async fn record(deps: &Deps, scope: &Scope, e: &StreamEventLog<'_>, seq: u64) {
     let at = e.event.event_time.map_or_else(|| deps.clock.now(), |t| t.0);
     let id = event_id();
     let value = envelope(scope, at, &id, e);
     let mut body = serde_json::to_vec(&value).unwrap_or_default();
     body.push(b'\n');
     let bucket = bucket_name(&scope.account);
-    let key = object_key(&scope.region, at, &id);
+    let key = object_key(&scope.region, at, &format!("{seq:016x}-{id}"));
     let attrs = ObjectAttrs {
         content_type: Some("application/json".into()),
         ..ObjectAttrs::default()

@@ -133,14 +133,19 @@ impl StreamRecords {
             channel_name: key.channel.name.clone(),
             session: Arc::new(tokio::sync::Mutex::new(session)),
         };
+        let created: Vec<(StreamEvent, u64)> = created
+            .into_iter()
+            .rev() // stored newest first; logged oldest first
+            .map(|e| (e, crate::events::next_seq()))
+            .collect();
         records.log(&created).await;
         Ok(records)
     }
 
     /// Appends events to the IVS event log (`crate::events`).
-    async fn log(&self, events: &[StreamEvent]) {
+    async fn log(&self, events: &[(StreamEvent, u64)]) {
         let channel_arn = self.session.lock().await.channel_arn.clone();
-        for e in events {
+        for (e, seq) in events {
             crate::events::record(
                 &self.deps,
                 &self.scope,
@@ -151,6 +156,7 @@ impl StreamRecords {
                     event: e,
                     detail: None,
                 },
+                *seq,
             )
             .await;
         }
@@ -158,19 +164,22 @@ impl StreamRecords {
 
     /// Adds an event (newest first) and saves the session.
     pub(crate) async fn event(&mut self, name: &str, code: Option<&str>) {
-        let now = Timestamp(self.deps.clock.now());
-        let e = event(name, code, now);
-        {
+        let (e, seq) = {
             let mut session = self.session.lock().await;
             // An ended session takes no more events (the monitor may race the end).
             if session.end_time.is_some() {
                 return;
             }
+            // Time and log order are taken under the lock, so the session's order, the event
+            // times and the event log's order agree when the ingest and the monitor race.
+            let e = event(name, code, Timestamp(self.deps.clock.now()));
+            let seq = crate::events::next_seq();
             session.truncated_events.insert(0, e.clone());
             session.truncated_events.truncate(MAX_EVENTS);
             self.save(&session).await;
-        }
-        self.log(&[e]).await;
+            (e, seq)
+        };
+        self.log(&[(e, seq)]).await;
     }
 
     /// Adds a recording event (`Recording Start`, `Recording End`, their `… Failure`) to the
@@ -183,17 +192,17 @@ impl StreamRecords {
         name: &str,
         detail: &serde_json::Map<String, serde_json::Value>,
     ) {
-        let now = Timestamp(self.deps.clock.now());
-        let e = event(name, None, now);
-        let channel_arn = {
+        let (e, seq, channel_arn) = {
             let mut session = self.session.lock().await;
+            let e = event(name, None, Timestamp(self.deps.clock.now()));
+            let seq = crate::events::next_seq();
             session.truncated_events.insert(0, e.clone());
             session.truncated_events.truncate(MAX_EVENTS);
             if name.ends_with("Failure") {
                 session.has_error_event = true;
             }
             self.save(&session).await;
-            session.channel_arn.clone()
+            (e, seq, session.channel_arn.clone())
         };
         crate::events::record(
             &self.deps,
@@ -205,6 +214,7 @@ impl StreamRecords {
                 event: &e,
                 detail: Some(detail),
             },
+            seq,
         )
         .await;
     }
@@ -291,11 +301,11 @@ impl StreamRecords {
 
     /// Ends the session (`Stream End`, `Session Ended`, end time) and removes the stream record.
     pub(crate) async fn end(self, error_code: Option<&str>) {
-        let now = Timestamp(self.deps.clock.now());
         let mut session = self.session.lock().await;
         if session.end_time.is_some() {
             return;
         }
+        let now = Timestamp(self.deps.clock.now());
         session.end_time = Some(self.now());
         if error_code.is_some() {
             session.has_error_event = true;
@@ -325,7 +335,14 @@ impl StreamRecords {
         }
         self.save(&session).await;
         drop(session);
-        self.log(&ended).await;
+        // Both events have the same time: the sequence keeps Stream End before Session Ended
+        // in the event log's listing.
+        let [stream_end, session_ended] = ended;
+        let logged = [
+            (stream_end, crate::events::next_seq()),
+            (session_ended, crate::events::next_seq()),
+        ];
+        self.log(&logged).await;
     }
 
     async fn save(&self, session: &StreamSessionV1) {
