@@ -50,6 +50,13 @@ pub fn bucket_name(account: &str) -> String {
     format!("{BUCKET_PREFIX}{safe}")
 }
 
+static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The next event sequence number of this process.
+fn next_seq() -> u64 {
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The object key of an event.
 pub fn object_key(region: &str, time: OffsetDateTime, event_id: &str) -> String {
     let t = time.to_offset(time::UtcOffset::UTC);
@@ -160,7 +167,9 @@ impl EventLog {
             .get("id")
             .and_then(Value::as_str)
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
-        let key = object_key(region, time, &id);
+        // Events of the same millisecond (IngestComplete and VodAssetPlayable, say) list in the
+        // order they were appended: the sequence sorts before the id.
+        let key = object_key(region, time, &format!("{:016x}-{id}", next_seq()));
         let mut body = serde_json::to_vec(event).unwrap_or_default();
         body.push(b'\n');
         let body = Bytes::from(body);
@@ -247,7 +256,9 @@ mod tests {
             vec!["arn".into()],
             json!({"k": 1}),
         );
-        log.append("111122223333", "eu-west-1", t, &ev)
+        let mut second = ev.clone();
+        second["id"] = json!("second");
+        log.append("111122223333", "eu-west-1", t, &second)
             .await
             .unwrap();
         log.append("111122223333", "eu-west-1", t, &ev)
@@ -258,11 +269,27 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(bucket.owner, "111122223333");
+        // Same time: listed in the order appended, whatever their ids.
         let id = ev["id"].as_str().unwrap();
-        let info = blob
-            .head_object(&bucket.name, &object_key("eu-west-1", t, id))
+        let query = reelay_blob::ListQuery {
+            prefix: "eu-west-1/",
+            delimiter: None,
+            start_after: None,
+            marker: None,
+            max_keys: 10,
+        };
+        let keys: Vec<String> = blob
+            .list_objects(&bucket.name, &query)
             .await
-            .unwrap();
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert!(keys[0].ends_with("-second.json"), "{keys:?}");
+        assert!(keys[1].ends_with(&format!("-{id}.json")), "{keys:?}");
+        let info = blob.head_object(&bucket.name, &keys[1]).await.unwrap();
         assert!(info.size > 10);
         assert_eq!(ev["time"], "2024-01-02T03:04:05Z");
     }
