@@ -27,14 +27,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 FFMPEG_DEADLINE = 30
 
 
-def publish(url, seconds):
-    """ffmpeg publishing a generated H.264 + AAC stream in real time."""
+def publish(url, seconds, container="flv"):
+    """ffmpeg publishing a generated H.264 + AAC stream in real time (FLV for RTMP and RTMPS,
+    `mpegts` for SRT)."""
     cmd = [
         "ffmpeg", "-nostdin", "-v", "error", "-re",
         "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
         "-t", str(seconds), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
-        "-g", "50", "-c:a", "aac", "-f", "flv", url,
+        "-g", "50", "-c:a", "aac", "-f", container, url,
     ]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)

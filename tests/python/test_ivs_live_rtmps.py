@@ -12,10 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-import botocore.exceptions
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import Reelay, reelay_bin
+from test_ivs_live import live_stream, publish, segment_count, wait_for
 
 FFMPEG_DEADLINE = 30
 
@@ -62,42 +60,12 @@ def tls_server():
             yield r
 
 
-def publish(url, seconds):
-    """ffmpeg publishing a generated H.264 + AAC stream in real time (FLV over RTMP or RTMPS)."""
-    cmd = [
-        "ffmpeg", "-nostdin", "-v", "error", "-re",
-        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-        "-t", str(seconds), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
-        "-g", "50", "-c:a", "aac", "-f", "flv", url,
-    ]
-    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
 
 
-def wait_for(cond, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
-def segment_count(playback_url):
-    try:
-        with urllib.request.urlopen(playback_url[: -len(".m3u8")] + "/source.m3u8", timeout=10) as resp:
-            return resp.read().decode().count("#EXTINF")
-    except urllib.error.HTTPError:
-        return 0
 
 
-def live_stream(ivs, arn):
-    try:
-        return ivs.get_stream(channelArn=arn)["stream"]
-    except botocore.exceptions.ClientError:
-        return None
 
 
 def plain_url(server, key):

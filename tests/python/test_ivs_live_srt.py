@@ -11,13 +11,11 @@ disconnecting an SRT caller, and the SRT listener coming back after a handshake 
 """
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
-import botocore.exceptions
 import pytest
 
 from conftest import Reelay
+from test_ivs_live import fetch, live_stream, publish as publish_any, segment_count, wait_for
 
 FFMPEG_DEADLINE = 30
 
@@ -38,47 +36,19 @@ def srt_url(channel, stream_id, passphrase=None, pbkeylen=None):
     return url
 
 
+
+
+
+
+
+
+
+
+
+
 def publish(url, seconds):
-    """ffmpeg publishing a generated H.264 + AAC MPEG-TS stream in real time over SRT."""
-    cmd = [
-        "ffmpeg", "-nostdin", "-v", "error", "-re",
-        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-        "-t", str(seconds), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
-        "-g", "50", "-c:a", "aac", "-f", "mpegts", url,
-    ]
-    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-
-
-def wait_for(cond, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def fetch(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.read().decode("latin-1")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("latin-1")
-
-
-def segment_count(playback_url):
-    status, text = fetch(playback_url[: -len(".m3u8")] + "/source.m3u8")
-    return text.count("#EXTINF") if status == 200 else 0
-
-
-def live_stream(ivs, arn):
-    try:
-        return ivs.get_stream(channelArn=arn)["stream"]
-    except botocore.exceptions.ClientError:
-        return None
+    """The generated stream as MPEG-TS over SRT."""
+    return publish_any(url, seconds, container="mpegts")
 
 
 def refused(url):

@@ -17,7 +17,7 @@ mod error;
 mod mpd;
 mod template;
 mod timeline;
-mod xml;
+pub mod xml;
 
 #[cfg(test)]
 mod tests;

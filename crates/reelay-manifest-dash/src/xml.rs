@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 
 /// Builds an indented XML document. Attribute values are escaped; characters XML 1.0 cannot
 /// carry (W3C XML 1.0 §2.2 `Char`) are refused rather than silently dropped.
-pub(crate) struct XmlWriter {
+pub struct XmlWriter {
     out: String,
     depth: usize,
     /// Whether the current start tag is still open (`<Name a="b"` without its `>`).
@@ -12,8 +12,15 @@ pub(crate) struct XmlWriter {
     stack: Vec<&'static str>,
 }
 
+impl Default for XmlWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl XmlWriter {
-    pub(crate) fn new() -> Self {
+    /// An empty document (the XML declaration is the caller's).
+    pub fn new() -> Self {
         Self {
             out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
             depth: 0,
@@ -29,7 +36,8 @@ impl XmlWriter {
         }
     }
 
-    pub(crate) fn start(&mut self, name: &'static str) {
+    /// Opens an element (closing the previous start tag if it is still open).
+    pub fn start(&mut self, name: &'static str) {
         self.close_start_tag();
         for _ in 0..self.depth {
             self.out.push_str("  ");
@@ -42,7 +50,7 @@ impl XmlWriter {
     }
 
     /// Adds an attribute to the start tag just opened.
-    pub(crate) fn attr(&mut self, name: &'static str, value: &str) -> Result<()> {
+    pub fn attr(&mut self, name: &'static str, value: &str) -> Result<()> {
         debug_assert!(self.open, "attribute outside a start tag");
         self.out.push(' ');
         self.out.push_str(name);
@@ -53,7 +61,7 @@ impl XmlWriter {
     }
 
     /// Closes the innermost element, as `<X .../>` when it has no children.
-    pub(crate) fn end(&mut self) {
+    pub fn end(&mut self) {
         let Some(name) = self.stack.pop() else {
             return;
         };
@@ -71,7 +79,8 @@ impl XmlWriter {
         }
     }
 
-    pub(crate) fn finish(mut self) -> String {
+    /// Closes every open element and returns the document.
+    pub fn finish(mut self) -> String {
         while !self.stack.is_empty() {
             self.end();
         }

@@ -16,7 +16,7 @@
 
 #[cfg(test)]
 mod tests;
-mod xml;
+use reelay_manifest_dash::xml::XmlWriter;
 
 use std::fmt::Write as _;
 
@@ -38,6 +38,16 @@ pub enum Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<reelay_manifest_dash::Error> for Error {
+    fn from(e: reelay_manifest_dash::Error) -> Self {
+        match e {
+            reelay_manifest_dash::Error::Invalid(m) => Error::Invalid(m),
+            // The XML writer only refuses characters; any later variant is a write failure too.
+            _ => Error::Invalid("the XML writer refused the manifest"),
+        }
+    }
+}
 
 /// `StreamIndex@Type` (§2.2.2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,7 +243,7 @@ impl SmoothStreamingMedia {
                 return Err(Error::Invalid("duplicate StreamIndex@Name"));
             }
         }
-        let mut w = xml::Writer::new();
+        let mut w = XmlWriter::new();
         // §2.2.2.1.
         w.start("SmoothStreamingMedia");
         w.attr("MajorVersion", "2")?;
@@ -248,7 +258,7 @@ impl SmoothStreamingMedia {
 }
 
 impl StreamIndex {
-    fn write(&self, w: &mut xml::Writer) -> Result<()> {
+    fn write(&self, w: &mut XmlWriter) -> Result<()> {
         if self.quality_levels.is_empty() {
             return Err(Error::Invalid("StreamIndex without QualityLevel"));
         }

@@ -226,25 +226,34 @@ async fn process(deps: &Deps, events: &EventLog, job: &Job, young: bool) -> bool
             .map(|chunks| (index, chunks)),
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok((_index, chunks)) => {
+    match &outcome {
+        Ok((_, chunks)) => {
             state.status = status::PLAYABLE.into();
-            state.index_chunks = chunks;
+            state.index_chunks = *chunks;
             state.reason = None;
-            if deps
-                .store
-                .update(
-                    &scope,
-                    KIND_INGEST,
-                    &asset.id,
-                    Some(rec.version),
-                    state_update(&state),
-                )
-                .await
-                .is_err()
-            {
-                return true;
-            }
+        }
+        Err(reason) => {
+            state.status = status::FAILED.into();
+            state.reason = Some(reason.clone());
+        }
+    }
+    // Optimistic: a lost race means another engine owns the asset now, and it reports.
+    if deps
+        .store
+        .update(
+            &scope,
+            KIND_INGEST,
+            &asset.id,
+            Some(rec.version),
+            state_update(&state),
+        )
+        .await
+        .is_err()
+    {
+        return true;
+    }
+    match outcome {
+        Ok(_) => {
             emit(
                 json!({"event": "IngestComplete", "message": format!("Ingest completed for asset '{}'", asset.id)}),
                 vec![asset.arn.clone()],
@@ -253,22 +262,6 @@ async fn process(deps: &Deps, events: &EventLog, job: &Job, young: bool) -> bool
             announce_playable(deps, &scope, job, &asset, &emit).await;
         }
         Err(reason) => {
-            state.status = status::FAILED.into();
-            state.reason = Some(reason.clone());
-            if deps
-                .store
-                .update(
-                    &scope,
-                    KIND_INGEST,
-                    &asset.id,
-                    Some(rec.version),
-                    state_update(&state),
-                )
-                .await
-                .is_err()
-            {
-                return true;
-            }
             emit(
                 json!({"event": "IngestError", "message": reason}),
                 vec![asset.arn.clone()],
