@@ -78,23 +78,25 @@ fn empty_preset(v: &mut Value, preset: Option<TranscodePreset>) {
     }
 }
 
-fn channel_summary_json(arn: &str, ch: &ChannelV1) -> Result<Value, ApiError> {
+/// The summary of a listed channel; takes the record apart rather than copying its strings.
+fn channel_summary_json(arn: String, ch: ChannelV1) -> Result<Value, ApiError> {
+    let preset = ch.preset;
     let s = ChannelSummary {
-        ad_configuration_arn: Some(ch.ad_configuration_arn.clone()),
-        arn: Some(arn.to_string()),
+        ad_configuration_arn: Some(ch.ad_configuration_arn),
+        arn: Some(arn),
         authorized: Some(ch.authorized),
-        failover_slate_configuration_arn: Some(ch.failover_slate_configuration_arn.clone()),
+        failover_slate_configuration_arn: Some(ch.failover_slate_configuration_arn),
         insecure_ingest: Some(ch.insecure_ingest),
         latency_mode: Some(ch.latency_mode),
-        name: Some(ch.name.clone()),
-        playback_restriction_policy_arn: Some(ch.playback_restriction_policy_arn.clone()),
-        preset: ch.preset,
-        recording_configuration_arn: Some(ch.recording_configuration_arn.clone()),
-        tags: Some(ch.tags.clone()),
+        name: Some(ch.name),
+        playback_restriction_policy_arn: Some(ch.playback_restriction_policy_arn),
+        preset,
+        recording_configuration_arn: Some(ch.recording_configuration_arn),
+        tags: Some(ch.tags),
         r#type: Some(ch.channel_type),
     };
     let mut v = encode(&s)?;
-    empty_preset(&mut v, ch.preset);
+    empty_preset(&mut v, preset);
     Ok(v)
 }
 
@@ -187,7 +189,6 @@ fn new_stream_key(
         random_alnum(12),
         random_alnum(30)
     ));
-    let digest = crate::ingest::stream_key_digest(value.expose());
     let key = StreamKeyV1 {
         schema_version: SCHEMA_VERSION,
         channel_arn: channel_arn.to_string(),
@@ -199,7 +200,9 @@ fn new_stream_key(
         id,
         arn: arn.clone(),
         parent: Some(channel_arn.to_string()),
-        index: [(IDX_STREAM_KEY_SHA256.to_string(), digest)].into(),
+        // No index attribute: nothing lists keys by value (ingest finds a key through its lookup
+        // record), and each attribute costs two more B-tree entries per key.
+        index: BTreeMap::new(),
         body: encode(&key)?,
         schema_version: SCHEMA_VERSION,
         tags: BTreeMap::new(),
@@ -207,21 +210,29 @@ fn new_stream_key(
     Ok((arn, key, rec))
 }
 
-/// Writes the ingest lookup of a key about to be inserted (see [`crate::ingest`]).
-async fn register_lookup(call: &Call<'_>, key_rec: &NewRecord) -> Result<(), ApiError> {
-    let Some(digest) = key_rec.index.get(IDX_STREAM_KEY_SHA256) else {
-        return Ok(());
-    };
-    crate::ingest::register(call.store(), &call.scope, &key_rec.id, digest)
-        .await
+/// The insert of the ingest lookup of a key (see [`crate::ingest`]), for the transaction that
+/// inserts the key.
+fn register_lookup(
+    call: &Call<'_>,
+    key_rec: &NewRecord,
+    key: &StreamKeyV1,
+) -> Result<TxOp, ApiError> {
+    let digest = crate::ingest::stream_key_digest(key.value.expose());
+    crate::ingest::register_op(&call.scope, &key_rec.id, &digest)
         .map_err(|e| store_err(e, "stream key lookup"))
 }
 
-/// Removes the ingest lookup of a deleted key, named by the key's index attributes.
-async fn unregister_lookup(call: &Call<'_>, index: &BTreeMap<String, String>) {
-    if let Some(digest) = index.get(IDX_STREAM_KEY_SHA256) {
-        crate::ingest::unregister(call.store(), digest).await;
-    }
+/// Removes the ingest lookup of a deleted key: the digest of its value, or the digest that
+/// keys written by earlier releases keep as an index attribute.
+async fn unregister_lookup(call: &Call<'_>, key: &reelay_store::Record) {
+    let digest = match key.index.get(IDX_STREAM_KEY_SHA256) {
+        Some(digest) => digest.clone(),
+        None => match key.body.get("value").and_then(Value::as_str) {
+            Some(value) => crate::ingest::stream_key_digest(value),
+            None => return,
+        },
+    };
+    crate::ingest::unregister(call.store(), &digest).await;
 }
 
 fn stream_key_json(arn: &str, key: &StreamKeyV1) -> StreamKey {
@@ -348,7 +359,7 @@ pub(crate) async fn create_channel(
         let arn = call.arn(Kind::Channel, &id);
         let (_, key, key_rec) = new_stream_key(call, &arn, BTreeMap::new())?;
         let key_arn = key_rec.arn.clone();
-        register_lookup(call, &key_rec).await?;
+        let lookup = register_lookup(call, &key_rec, &key)?;
         ops.push(TxOp::Insert(NewRecord {
             kind: KIND_CHANNEL.into(),
             id,
@@ -360,6 +371,8 @@ pub(crate) async fn create_channel(
             tags: BTreeMap::new(),
         }));
         ops.push(TxOp::Insert(key_rec));
+        // The key, its channel and its lookup commit together (one write, one group commit slot).
+        ops.push(lookup);
         match call.store().transact(&call.scope, ops).await {
             Ok(_) => {
                 let resp = serde_json::json!({
@@ -449,7 +462,7 @@ pub(crate) async fn list_channels(
         .list_bodies::<ChannelV1>(KIND_CHANNEL, filters, limit, req.next_token)
         .await?;
     let channels = items
-        .iter()
+        .into_iter()
         .map(|(arn, ch)| channel_summary_json(arn, ch))
         .collect::<Result<Vec<_>, _>>()?;
     let mut resp = serde_json::json!({ "channels": channels });
@@ -581,7 +594,7 @@ pub(crate) async fn delete_channel(
         match call.store().transact(&call.scope, ops).await {
             Ok(_) => {
                 for k in &keys {
-                    unregister_lookup(call, &k.rec.index).await;
+                    unregister_lookup(call, &k.rec).await;
                 }
                 cleanup_children(call, &cur.rec.arn).await;
                 return Ok(Output::empty());
@@ -636,8 +649,8 @@ pub(crate) async fn create_stream_key(
         .load::<ChannelV1>(Kind::Channel, &req.channel_arn)
         .await?;
     let (arn, key, rec) = new_stream_key(call, &ch.rec.arn, req.tags.unwrap_or_default())?;
-    register_lookup(call, &rec).await?;
-    let ops = vec![
+    let lookup = register_lookup(call, &rec, &key)?;
+    let mut ops = vec![
         TxOp::AssertNoChildren {
             kind: KIND_STREAM_KEY.into(),
             parent: ch.rec.arn.clone(),
@@ -648,6 +661,7 @@ pub(crate) async fn create_stream_key(
         },
         TxOp::Insert(rec),
     ];
+    ops.push(lookup);
     match call.store().transact(&call.scope, ops).await {
         Ok(_) => Ok(Output::Json(
             serde_json::json!({ "streamKey": encode(&stream_key_json(&arn, &key))? }),
@@ -736,7 +750,7 @@ pub(crate) async fn delete_stream_key(
         .await
     {
         Ok(_) => {
-            unregister_lookup(call, &key.rec.index).await;
+            unregister_lookup(call, &key.rec).await;
             Ok(Output::empty())
         }
         Err(StoreError::NotFound) => Err(not_found(Kind::StreamKey, &req.arn)),

@@ -8,7 +8,7 @@
 //! lookup (a key deleted meanwhile, a write that lost a race) can only fail closed.
 
 use crate::records::{ChannelV1, KIND_CHANNEL, KIND_STREAM_KEY, SCHEMA_VERSION, StreamKeyV1};
-use reelay_store::{MetaStore, NewRecord, Scope, StoreError};
+use reelay_store::{MetaStore, NewRecord, Scope, StoreError, TxOp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
@@ -41,35 +41,29 @@ pub struct StreamKeyLookupV1 {
     pub stream_key_id: String,
 }
 
-/// Records where the key `key_id` (whose value hashes to `digest`) lives. Written before the
-/// key itself, so that a key that exists always has its lookup.
-pub(crate) async fn register(
-    store: &dyn MetaStore,
-    scope: &Scope,
-    key_id: &str,
-    digest: &str,
-) -> Result<(), StoreError> {
+/// The insert of the lookup of the key `key_id` (whose value hashes to `digest`), for the
+/// transaction that inserts the key: a key that exists always has its lookup.
+pub(crate) fn register_op(scope: &Scope, key_id: &str, digest: &str) -> Result<TxOp, StoreError> {
     let body = StreamKeyLookupV1 {
         schema_version: SCHEMA_VERSION,
         account: scope.account.clone(),
         region: scope.region.clone(),
         stream_key_id: key_id.to_string(),
     };
-    let rec = NewRecord {
-        kind: KIND_STREAM_KEY_LOOKUP.into(),
-        id: digest.to_string(),
-        arn: format!("arn:aws:ivs:global:reelay:stream-key-lookup/{digest}"),
-        parent: None,
-        index: BTreeMap::new(),
-        body: serde_json::to_value(&body).map_err(|e| StoreError::InvalidInput(e.to_string()))?,
-        schema_version: SCHEMA_VERSION,
-        tags: BTreeMap::new(),
-    };
-    match store.insert(&lookup_scope(), rec).await {
-        // 256 bits from the CSPRNG do not collide; an existing record is this same key.
-        Ok(_) | Err(StoreError::AlreadyExists) => Ok(()),
-        Err(e) => Err(e),
-    }
+    Ok(TxOp::InsertIn {
+        scope: lookup_scope(),
+        record: NewRecord {
+            kind: KIND_STREAM_KEY_LOOKUP.into(),
+            id: digest.to_string(),
+            arn: format!("arn:aws:ivs:global:reelay:stream-key-lookup/{digest}"),
+            parent: None,
+            index: BTreeMap::new(),
+            body: serde_json::to_value(&body)
+                .map_err(|e| StoreError::InvalidInput(e.to_string()))?,
+            schema_version: SCHEMA_VERSION,
+            tags: BTreeMap::new(),
+        },
+    })
 }
 
 /// Forgets the lookup of a deleted key. Best effort: a leftover lookup fails closed.

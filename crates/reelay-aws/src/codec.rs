@@ -573,7 +573,8 @@ pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) ->
     };
     let empty = Map::new();
     let obj = canonical.as_object().unwrap_or(&empty);
-    let mut body = Map::new();
+    // Written straight to the response bytes, without a wire-form copy of the output first.
+    let mut body: Vec<(&str, Wire<'_>)> = Vec::new();
     let mut payload: Option<Bytes> = None;
     for m in st.members {
         let Some(v) = obj.get(m.name) else { continue };
@@ -603,13 +604,11 @@ pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) ->
                     }
                     ShapeKind::String(_) => Bytes::from(v.as_str().unwrap_or("").to_string()),
                     _ => Bytes::from(
-                        serde_json::to_vec(&to_wire(model, m.shape, v)).unwrap_or_default(),
+                        serde_json::to_vec(&Wire::new(model, m.shape, v)).unwrap_or_default(),
                     ),
                 });
             }
-            Location::Body => {
-                body.insert(m.wire_name().to_string(), to_wire(model, m.shape, v));
-            }
+            Location::Body => body.push((m.wire_name(), Wire::new(model, m.shape, v))),
             _ => {}
         }
     }
@@ -619,7 +618,7 @@ pub fn encode_output(model: &ServiceModel, op: &Operation, canonical: &Value) ->
     match payload {
         Some(p) => enc.body = p,
         None => {
-            enc.body = Bytes::from(serde_json::to_vec(&Value::Object(body)).unwrap_or_default());
+            enc.body = Bytes::from(serde_json::to_vec(&WireMembers(&body)).unwrap_or_default());
             enc.content_type = Some("application/json".into());
         }
     }
@@ -642,6 +641,73 @@ fn to_text(model: &ServiceModel, id: ShapeId, v: &Value) -> Option<String> {
                 .join(","),
         ),
         _ => None,
+    }
+}
+
+/// [`to_wire`] as a serializer: the wire JSON of `v` (of shape `id`) is written out as it is
+/// walked, so encoding a response allocates no second tree. Output equals serializing
+/// `to_wire(model, id, v)`, byte for byte (test `streamed_wire_form_equals_to_wire`).
+#[derive(Clone, Copy)]
+struct Wire<'a> {
+    model: &'a ServiceModel,
+    id: ShapeId,
+    v: &'a Value,
+}
+
+impl<'a> Wire<'a> {
+    fn new(model: &'a ServiceModel, id: ShapeId, v: &'a Value) -> Self {
+        Wire { model, id, v }
+    }
+}
+
+impl serde::Serialize for Wire<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap as _, SerializeSeq as _};
+        let model = self.model;
+        match (&model.shape(self.id).kind, self.v) {
+            (ShapeKind::Structure(st), Value::Object(obj)) => {
+                let mut map = s.serialize_map(None)?;
+                for m in st.members {
+                    if let Some(x) = obj.get(m.name).filter(|x| !x.is_null()) {
+                        map.serialize_entry(m.wire_name(), &Wire::new(model, m.shape, x))?;
+                    }
+                }
+                map.end()
+            }
+            (ShapeKind::List { member, .. }, Value::Array(a)) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(&Wire::new(model, *member, x))?;
+                }
+                seq.end()
+            }
+            (ShapeKind::Map { value, .. }, Value::Object(obj)) => {
+                let mut map = s.serialize_map(Some(obj.len()))?;
+                for (k, x) in obj {
+                    map.serialize_entry(k, &Wire::new(model, *value, x))?;
+                }
+                map.end()
+            }
+            // Rare and small: the same conversion as `to_wire`.
+            (ShapeKind::Timestamp(_), Value::Number(_)) => {
+                to_wire(model, self.id, self.v).serialize(s)
+            }
+            _ => self.v.serialize(s),
+        }
+    }
+}
+
+/// The body members of an output, in member order.
+struct WireMembers<'a, 'b>(&'b [(&'a str, Wire<'a>)]);
+
+impl serde::Serialize for WireMembers<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
 }
 
@@ -837,6 +903,73 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v["tagKeys"], serde_json::json!(["a", "b"]));
+    }
+
+    /// The streamed wire form is the bytes of serializing `to_wire`, on outputs with structures,
+    /// lists, maps, timestamps, unknown members, nulls and values of the wrong type.
+    #[test]
+    fn streamed_wire_form_equals_to_wire() {
+        let channel = serde_json::json!({
+            "arn": "arn:aws:ivs:us-east-1:123:channel/a", "name": "n \" é", "authorized": true,
+            "latencyMode": "LOW", "preset": "", "tags": {"b": "2", "a": "1"}, "unknown": [1, 2],
+            "recordingConfigurationArn": null, "insecureIngest": "not a bool"
+        });
+        let cases = [
+            (
+                &ivs::MODEL,
+                "ListChannels",
+                serde_json::json!({
+                    "channels": [channel.clone(), channel.clone(), {}], "nextToken": "t"
+                }),
+            ),
+            (
+                &ivs::MODEL,
+                "ListChannels",
+                serde_json::json!({"channels": "not a list"}),
+            ),
+            (
+                &ivs::MODEL,
+                "GetChannel",
+                serde_json::json!({"channel": channel}),
+            ),
+            (
+                &ivs::MODEL,
+                "GetStream",
+                serde_json::json!({
+                    "stream": {"startTime": 1700000000.5, "viewerCount": 3, "health": "HEALTHY"}
+                }),
+            ),
+            (
+                &mediapackage_vod::MODEL,
+                "DescribePackagingGroup",
+                serde_json::json!({
+                    "Id": "pg", "Arn": "x", "Tags": {"k": "v"}, "Authorization": {"CdnIdentifierSecret": "s"}
+                }),
+            ),
+            (
+                &kinesisvideo::MODEL,
+                "DescribeStream",
+                serde_json::json!({
+                    "StreamInfo": {"StreamName": "s", "CreationTime": 1700000000, "Version": "v"}
+                }),
+            ),
+        ];
+        for (m, name, v) in cases {
+            let op = m.operation(name).unwrap();
+            let out = op.output.unwrap();
+            let old = serde_json::to_vec(&to_wire(m, out, &v)).unwrap();
+            assert_eq!(
+                String::from_utf8(serde_json::to_vec(&Wire::new(m, out, &v)).unwrap()).unwrap(),
+                String::from_utf8(old.clone()).unwrap(),
+                "{name}"
+            );
+            // Every member of these outputs is in the body, so the whole body is that object.
+            assert_eq!(
+                String::from_utf8(encode_output(m, op, &v).body.to_vec()).unwrap(),
+                String::from_utf8(old).unwrap(),
+                "{name}"
+            );
+        }
     }
 
     #[test]

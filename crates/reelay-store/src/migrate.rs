@@ -27,6 +27,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_write_triggers.sql"),
         postgres: include_str!("../migrations/postgres/0002_write_triggers.sql"),
     },
+    Migration {
+        version: 3,
+        name: "partial_parent_index",
+        sqlite: include_str!("../migrations/sqlite/0003_partial_parent_index.sql"),
+        postgres: include_str!("../migrations/postgres/0003_partial_parent_index.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes concurrent openers ("reelay" then 0x0001).

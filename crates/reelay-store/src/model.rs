@@ -221,6 +221,15 @@ pub struct Page {
 pub enum TxOp {
     /// Insert a record.
     Insert(NewRecord),
+    /// Insert a record into another scope than the transaction's, in the same transaction: for
+    /// records that a service keeps outside any account, such as a lookup from a secret to the
+    /// scope that owns it, written together with the resource they point to.
+    InsertIn {
+        /// Scope of the record.
+        scope: Scope,
+        /// The record.
+        record: NewRecord,
+    },
     /// Update a record.
     Update {
         /// Kind of the record.

@@ -48,6 +48,11 @@ const COLS: &str =
 const SQLITE_ROW_BUFFER: usize = 256;
 /// `PRAGMA mmap_size`: how much of the database file SQLite reads through a shared memory map.
 const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
+/// `PRAGMA wal_autocheckpoint` of the writer: the WAL size, in pages, at which a COMMIT runs a checkpoint
+/// (SQLite's default is 1,000). With [`checkpoint_behind`] copying frames in the background, that
+/// checkpoint mostly finds its work done; what it still costs on the request path is two `fsync`s,
+/// so it runs a quarter as often, for a WAL of at most about 16 MiB.
+const SQLITE_WRITER_CHECKPOINT_PAGES: u32 = 4000;
 /// `PRAGMA cache_size` per connection; negative means KiB rather than pages.
 const SQLITE_CACHE_KIB: i64 = -8 * 1024;
 
@@ -191,6 +196,8 @@ enum Db {
         reader: SqlitePool,
         /// Queue of the group commit (see [`group_commit`]).
         commits: mpsc::Sender<WriteJob>,
+        /// The connection of [`checkpoint_behind`] (none for an in-memory database, which has no WAL).
+        checkpointer: Option<SqlitePool>,
     },
     Pg(PgPool),
 }
@@ -309,7 +316,11 @@ impl SqlStore {
                 .synchronous(SqliteSynchronous::Normal)
                 // Readers map the file instead of copying every page through read(2) into a private cache.
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
-                .pragma("cache_size", SQLITE_CACHE_KIB.to_string());
+                .pragma("cache_size", SQLITE_CACHE_KIB.to_string())
+                // Statement journals (one per statement that may fail halfway inside a transaction, such as
+                // an insert whose triggers write other tables) stay in memory instead of spilling to a
+                // temporary file past 64 KiB; a multi-row insert of a group commit touches more than that.
+                .pragma("temp_store", "memory");
         }
         // sqlx pings a connection before every acquire by default, which for SQLite is one more round trip
         // to the connection's worker thread on every read and write. A local database file cannot hang up
@@ -325,25 +336,42 @@ impl SqlStore {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
-        let writer = retry_locked(|| writer_options.clone().connect_with(options.clone())).await?;
+        let writer_connect = if memory {
+            options.clone()
+        } else {
+            options.clone().pragma(
+                "wal_autocheckpoint",
+                SQLITE_WRITER_CHECKPOINT_PAGES.to_string(),
+            )
+        };
+        let writer =
+            retry_locked(|| writer_options.clone().connect_with(writer_connect.clone())).await?;
         let key = {
             let mut tx = WriteTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?);
             let res = migrate(&mut tx.conn(), false).await;
             tx.finish(res).await?
         };
-        let reader = if memory {
-            writer.clone()
+        let (reader, checkpointer) = if memory {
+            (writer.clone(), None)
         } else {
             let reader_options = SqlitePoolOptions::new()
                 .max_connections(config.max_connections.max(1))
                 .test_before_acquire(false);
-            retry_locked(|| reader_options.clone().connect_with(options.clone())).await?
+            let reader =
+                retry_locked(|| reader_options.clone().connect_with(options.clone())).await?;
+            let checkpointer_options = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false);
+            let checkpointer =
+                retry_locked(|| checkpointer_options.clone().connect_with(options.clone())).await?;
+            (reader, Some(checkpointer))
         };
         Ok(SqlStore {
             db: Db::Sqlite {
-                commits: spawn_group_commit(writer.clone()),
+                commits: spawn_group_commit(writer.clone(), checkpointer.clone()),
                 writer,
                 reader,
+                checkpointer,
             },
             key,
             config,
@@ -929,11 +957,44 @@ struct WriteJob {
 
 type Results = Vec<Option<RawRecord>>;
 
-/// Starts the task that runs queued SQLite writes (see [`group_commit`]); it ends when the store is dropped.
-fn spawn_group_commit(writer: SqlitePool) -> mpsc::Sender<WriteJob> {
+/// Starts the task that runs queued SQLite writes (see [`group_commit`]), and with a checkpointer
+/// connection the task of [`checkpoint_behind`]; both end when the store is dropped.
+fn spawn_group_commit(
+    writer: SqlitePool,
+    checkpointer: Option<SqlitePool>,
+) -> mpsc::Sender<WriteJob> {
     let (tx, rx) = mpsc::channel(GROUP_COMMIT_QUEUE);
-    tokio::spawn(group_commit(writer, rx));
+    let wrote = checkpointer.map(|pool| {
+        let (wrote, written) = mpsc::channel(1);
+        tokio::spawn(checkpoint_behind(pool, written));
+        wrote
+    });
+    tokio::spawn(group_commit(writer, rx, wrote));
     tx
+}
+
+/// Shortest time between two background checkpoints.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Copies committed WAL frames into the database file from its own connection, at most every
+/// [`CHECKPOINT_INTERVAL`] while writes arrive, so that the copy and the `fsync` of the database file
+/// (the bulk of a checkpoint) run beside the writer instead of inside one of its COMMITs.
+///
+/// The writer keeps SQLite's automatic checkpoint (at [`SQLITE_WRITER_CHECKPOINT_PAGES`]): that bounds
+/// the WAL, and it is what lets the WAL restart from its beginning (only a checkpoint that reaches the
+/// last frame with no write in between allows that, which under steady writes only the writer's own
+/// checkpoint, run right after its COMMIT, can do). Because this task has already copied all but the
+/// last few frames, the writer's checkpoint has little left to copy and sync. A checkpoint never
+/// waits for or blocks a writer (`PASSIVE`); when both would run at once, the writer's is skipped and
+/// happens after a later COMMIT. Durability does not depend on checkpoints: a commit is in the WAL.
+async fn checkpoint_behind(pool: SqlitePool, mut written: mpsc::Receiver<()>) {
+    while written.recv().await.is_some() {
+        // A failure (the pool closing, an I/O error) leaves the frames to the writer's own checkpoint.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_all(&pool)
+            .await;
+        tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+    }
 }
 
 /// Hands a write to the group commit and waits until it is committed (or has failed).
@@ -963,9 +1024,17 @@ async fn group_write(
 /// failure never affects another's outcome; the results are those of running the writes one by one in
 /// queue order. Writes other than `insert` and `transact` take the writer connection directly and
 /// interleave between groups.
-async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<WriteJob>) {
+async fn group_commit(
+    writer: SqlitePool,
+    mut queue: mpsc::Receiver<WriteJob>,
+    wrote: Option<mpsc::Sender<()>>,
+) {
     let mut jobs = Vec::with_capacity(GROUP_COMMIT_MAX);
     while queue.recv_many(&mut jobs, GROUP_COMMIT_MAX).await > 0 {
+        if let Some(wrote) = &wrote {
+            // Full means a checkpoint is already due; the signal needs no more than one slot.
+            let _ = wrote.try_send(());
+        }
         if jobs.len() > 1
             && let Ok(results) = write_group(&writer, &jobs).await
         {
@@ -988,6 +1057,9 @@ async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<WriteJob>) {
 async fn write_group(writer: &SqlitePool, jobs: &[WriteJob]) -> Result<Vec<Results>, StoreError> {
     let mut tx = WriteTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?);
     let res = async {
+        if inserts_only(jobs) {
+            return insert_batch(&mut tx.conn(), jobs).await;
+        }
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
             out.push(transact_in(&mut tx.conn(), &job.scope, &job.ops, job.now).await?);
@@ -996,6 +1068,139 @@ async fn write_group(writer: &SqlitePool, jobs: &[WriteJob]) -> Result<Vec<Resul
     }
     .await;
     tx.finish(res).await
+}
+
+/// Records written per statement by [`insert_batch`]: 10 arguments each, far below both engines' limits.
+const RECORDS_PER_STATEMENT: usize = 100;
+
+/// Whether every op of the group is an insert (into any scope), so [`insert_batch`] can run it.
+fn inserts_only(jobs: &[WriteJob]) -> bool {
+    jobs.iter().all(|job| {
+        job.ops
+            .iter()
+            .all(|op| matches!(op, TxOp::Insert(_) | TxOp::InsertIn { .. }))
+    })
+}
+
+/// The inserts of a whole group as multi-row statements: the records (a hundred per statement), then
+/// their tags. Each statement is one round trip to the connection's worker thread, where inserting one
+/// by one costs one per record and one per record with tags; on a group of creates this is most of the
+/// writer's time.
+///
+/// The outcome equals that of [`transact_in`] over the jobs in order: inserts either all succeed (the
+/// same rows, index rows, counts and tags) or one conflicts, which one by one fails with
+/// [`StoreError::AlreadyExists`] and here too (a conflicting row is skipped by `ON CONFLICT DO NOTHING`,
+/// so fewer rows come back). The caller rolls the transaction back on any error.
+async fn insert_batch(conn: &mut Conn<'_>, jobs: &[WriteJob]) -> Result<Vec<Results>, StoreError> {
+    struct Row<'a> {
+        scope: &'a Scope,
+        rec: &'a NewRecord,
+        now: i64,
+        idx: String,
+        body: String,
+    }
+    let mut rows = Vec::new();
+    for job in jobs {
+        for op in &job.ops {
+            let (scope, rec) = match op {
+                TxOp::Insert(rec) => (&job.scope, rec),
+                TxOp::InsertIn { scope, record } => (scope, record),
+                _ => {
+                    return Err(StoreError::Backend(
+                        "a batched insert was given another op".into(),
+                    ));
+                }
+            };
+            rows.push(Row {
+                scope,
+                rec,
+                now: job.now,
+                idx: serde_json::to_string(&rec.index)?,
+                body: body_text(&rec.body)?,
+            });
+        }
+    }
+    // ARNs are unique across the table, so they tell which row each returned record is (the order of
+    // RETURNING rows is unspecified).
+    let mut written: std::collections::HashMap<String, RawRecord> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(RECORDS_PER_STATEMENT) {
+        let mut params = Params {
+            args: Vec::with_capacity(10 * chunk.len()),
+        };
+        let mut sql = String::from(
+            "INSERT INTO records (account, region, kind, id, arn, parent, idx, body, schema_version, \
+             version, created_at, updated_at) VALUES ",
+        );
+        for (n, row) in chunk.iter().enumerate() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            let account = params.push(Text(&row.scope.account));
+            let region = params.push(Text(&row.scope.region));
+            let kind = params.push(Text(&row.rec.kind));
+            let id = params.push(Text(&row.rec.id));
+            let arn = params.push(Text(&row.rec.arn));
+            let parent = params.push(OptText(row.rec.parent.as_deref()));
+            let idx = params.push(Text(&row.idx));
+            let body = params.push(Text(&row.body));
+            let schema = params.push(Int(i64::from(row.rec.schema_version)));
+            let now = params.push(Int(row.now));
+            sql.push_str(&format!(
+                "({account}, {region}, {kind}, {id}, {arn}, {parent}, {idx}, {body}, {schema}, 1, {now}, {now})"
+            ));
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING RETURNING ");
+        sql.push_str(COLS);
+        let raws = conn.fetch_records(&sql, &params.args).await?;
+        if raws.len() != chunk.len() {
+            return Err(StoreError::AlreadyExists);
+        }
+        for raw in raws {
+            written.insert(raw.arn.clone(), raw);
+        }
+    }
+    // After the records: their insert trigger clears any tags left under their ARNs.
+    let tags: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .flat_map(|row| {
+            row.rec
+                .tags
+                .iter()
+                .map(|(key, value)| (row.rec.arn.as_str(), key.as_str(), value.as_str()))
+        })
+        .collect();
+    for chunk in tags.chunks(TAGS_PER_STATEMENT) {
+        let mut params = Params {
+            args: Vec::with_capacity(3 * chunk.len()),
+        };
+        let mut sql = String::from("INSERT INTO tags (arn, key, value) VALUES ");
+        for (n, (arn, key, value)) in chunk.iter().enumerate() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            let arn = params.push(Text(arn));
+            let key = params.push(Text(key));
+            let value = params.push(Text(value));
+            sql.push_str(&format!("({arn}, {key}, {value})"));
+        }
+        sql.push_str(" ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value");
+        conn.execute(&sql, &params.args).await?;
+    }
+    let mut out = Vec::with_capacity(jobs.len());
+    let mut rows = rows.iter();
+    for job in jobs {
+        let mut results = Vec::with_capacity(job.ops.len());
+        for _ in &job.ops {
+            let raw = rows
+                .next()
+                .and_then(|row| written.remove(&row.rec.arn))
+                .ok_or_else(|| StoreError::Backend("a batched insert lost a row".into()))?;
+            results.push(Some(raw));
+        }
+        out.push(results);
+    }
+    Ok(out)
 }
 
 async fn transact_in(
@@ -1008,6 +1213,10 @@ async fn transact_in(
     for (op_index, op) in ops.iter().enumerate() {
         let result = match op {
             TxOp::Insert(rec) => Some(insert_in(conn, scope, rec, now).await?),
+            TxOp::InsertIn {
+                scope: other,
+                record,
+            } => Some(insert_in(conn, other, record, now).await?),
             TxOp::Update {
                 kind,
                 id,
@@ -1055,6 +1264,10 @@ async fn transact_in(
 fn validate_op(op: &TxOp, max_tags: usize) -> Result<(), StoreError> {
     match op {
         TxOp::Insert(rec) => validate::new_record(rec, max_tags),
+        TxOp::InsertIn { scope, record } => {
+            validate::scope(scope)?;
+            validate::new_record(record, max_tags)
+        }
         TxOp::Update {
             kind, id, update, ..
         } => {
@@ -1241,8 +1454,25 @@ impl MetaStore for SqlStore {
         let raws = if let Db::Sqlite { commits, .. } = &self.db {
             group_write(commits, scope, ops).await?
         } else {
-            let mut tx = self.begin_write(Some(scope)).await?;
-            let res = transact_in(&mut tx.conn(), scope, &ops, now_ms()).await;
+            // Every scope the transaction writes is locked, in one global order (by key) so that two
+            // transactions writing the same two scopes cannot wait on each other.
+            let mut tx = self.begin_write(None).await?;
+            let keys: BTreeSet<i64> = std::iter::once(scope)
+                .chain(ops.iter().filter_map(|op| match op {
+                    TxOp::InsertIn { scope, .. } => Some(scope),
+                    _ => None,
+                }))
+                .map(scope_lock_key)
+                .collect();
+            let res = async {
+                let mut conn = tx.conn();
+                for key in keys {
+                    conn.execute("SELECT pg_advisory_xact_lock($1)", &[Int(key)])
+                        .await?;
+                }
+                transact_in(&mut conn, scope, &ops, now_ms()).await
+            }
+            .await;
             tx.finish(res).await?
         };
         raws.into_iter()
@@ -1328,7 +1558,15 @@ impl MetaStore for SqlStore {
 
     async fn close(&self) {
         match &self.db {
-            Db::Sqlite { writer, reader, .. } => {
+            Db::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+                ..
+            } => {
+                if let Some(checkpointer) = checkpointer {
+                    checkpointer.close().await;
+                }
                 reader.close().await;
                 writer.close().await;
             }
@@ -1371,6 +1609,199 @@ mod tests {
         assert!(is_sqlite_memory("sqlite://:memory:"));
         assert!(is_sqlite_memory("sqlite://x?mode=memory"));
         assert!(!is_sqlite_memory("sqlite://data/reelay.db"));
+    }
+
+    fn job(scope: &Scope, ops: Vec<TxOp>, now: i64) -> WriteJob {
+        // The reply is never read: these tests call the group functions directly.
+        let (reply, _) = oneshot::channel();
+        WriteJob {
+            scope: scope.clone(),
+            ops,
+            now,
+            reply,
+        }
+    }
+
+    fn rec(scope: &Scope, kind: &str, id: &str, tags: &[(&str, &str)]) -> NewRecord {
+        NewRecord {
+            kind: kind.into(),
+            id: id.into(),
+            arn: format!("arn:test:{}:{}:{kind}/{id}", scope.region, scope.account),
+            parent: (id.len() > 2).then(|| "parent".to_string()),
+            index: [("name".to_string(), format!("n-{id}"))].into(),
+            body: serde_json::json!({ "id": id, "q": "\" é" }),
+            schema_version: 3,
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    async fn writer_of(store: &SqlStore) -> SqlitePool {
+        match &store.db {
+            Db::Sqlite { writer, .. } => writer.clone(),
+            Db::Pg(_) => panic!("an in-memory store is SQLite"),
+        }
+    }
+
+    /// Every row of every table a write touches, as text, in a fixed order.
+    async fn dump(pool: &SqlitePool) -> Vec<String> {
+        let mut c = pool.acquire().await.expect("acquire");
+        let mut conn = Conn::Sqlite(&mut c);
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT json_array(account, region, kind, id, arn, parent, idx, body, schema_version, version, \
+             created_at, updated_at) AS r FROM records ORDER BY r",
+            "SELECT json_array(account, region, kind, id, key, value) AS r FROM record_index ORDER BY r",
+            "SELECT json_array(arn, key, value) AS r FROM tags ORDER BY r",
+            "SELECT json_array(account, region, kind, n) AS r FROM record_counts ORDER BY r",
+        ] {
+            out.extend(conn.fetch_strings(sql, &[]).await.expect("dump"));
+        }
+        out
+    }
+
+    /// What a caller sees of a written record: ARN, body, index, version, creation time.
+    type Seen = Option<(String, String, String, i64, i64)>;
+
+    fn summary(results: &[Results]) -> Vec<Vec<Seen>> {
+        results
+            .iter()
+            .map(|job| {
+                job.iter()
+                    .map(|raw| {
+                        raw.as_ref().map(|r| {
+                            (
+                                r.arn.clone(),
+                                r.body.clone(),
+                                r.idx.clone(),
+                                r.version,
+                                r.created_at,
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The batched insert of a group leaves the same rows and returns the same records as running the
+    /// group's transactions one op at a time, and fails where that fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batched_inserts_match_one_by_one() {
+        let a = Scope::new("111", "eu-west-1");
+        let b = Scope::new("222", "us-east-1");
+        let jobs = || {
+            let mut jobs = Vec::new();
+            for i in 0..150 {
+                let id = format!("r{i:03}");
+                let mut ops = vec![TxOp::Insert(rec(
+                    &a,
+                    "k:one",
+                    &id,
+                    &[("t", "v"), ("n", &id)],
+                ))];
+                if i % 2 == 0 {
+                    ops.push(TxOp::InsertIn {
+                        scope: b.clone(),
+                        record: rec(&b, "k:two", &id, &[]),
+                    });
+                }
+                jobs.push(job(&a, ops, 1_700_000_000_000 + i));
+            }
+            jobs
+        };
+        let batched = SqlStore::open("sqlite::memory:", StoreConfig::default())
+            .await
+            .expect("open");
+        let single = SqlStore::open("sqlite::memory:", StoreConfig::default())
+            .await
+            .expect("open");
+        let (batched_pool, single_pool) = (writer_of(&batched).await, writer_of(&single).await);
+
+        let jobs = jobs();
+        assert!(inserts_only(&jobs));
+        let got = write_group(&batched_pool, &jobs).await.expect("batched");
+        let mut tx = WriteTx::Sqlite(single_pool.begin().await.expect("begin"));
+        let mut want = Vec::new();
+        for job in &jobs {
+            want.push(
+                transact_in(&mut tx.conn(), &job.scope, &job.ops, job.now)
+                    .await
+                    .expect("one by one"),
+            );
+        }
+        tx.finish(Ok(())).await.expect("commit");
+        assert_eq!(summary(&got), summary(&want));
+        let rows = dump(&batched_pool).await;
+        assert_eq!(rows, dump(&single_pool).await);
+        assert!(rows.len() > 150 * 4, "{} rows", rows.len());
+
+        // A group where a later insert collides with an earlier one of the same group, or with a stored
+        // record: both ways fail with AlreadyExists and leave nothing behind.
+        for colliding in [
+            vec![
+                job(&a, vec![TxOp::Insert(rec(&a, "k:new", "x1", &[]))], 1),
+                job(&a, vec![TxOp::Insert(rec(&a, "k:new", "x1", &[]))], 2),
+            ],
+            vec![
+                job(&a, vec![TxOp::Insert(rec(&a, "k:new", "x2", &[]))], 1),
+                job(&b, vec![TxOp::Insert(rec(&b, "k:two", "r004", &[]))], 2),
+            ],
+        ] {
+            let before = dump(&batched_pool).await;
+            let got = write_group(&batched_pool, &colliding).await;
+            assert!(
+                matches!(got, Err(StoreError::AlreadyExists)),
+                "{:?}",
+                got.map(|r| summary(&r))
+            );
+            assert_eq!(dump(&batched_pool).await, before);
+            let mut tx = WriteTx::Sqlite(single_pool.begin().await.expect("begin"));
+            let mut res = Ok(());
+            for job in &colliding {
+                if let Err(e) = transact_in(&mut tx.conn(), &job.scope, &job.ops, job.now).await {
+                    res = Err(e);
+                    break;
+                }
+            }
+            assert!(matches!(res, Err(StoreError::AlreadyExists)));
+            let _ = tx.finish(res).await;
+        }
+    }
+
+    /// The parent index is partial (schema version 3); the queries by parent must still use it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parent_queries_use_the_partial_index() {
+        let store = SqlStore::open("sqlite::memory:", StoreConfig::default())
+            .await
+            .expect("open");
+        let pool = writer_of(&store).await;
+        let mut c = pool.acquire().await.expect("acquire");
+        for sql in [
+            "SELECT version FROM records WHERE account = $1 AND region = $2 AND kind = $3 AND parent = $4 LIMIT 1",
+            "SELECT COUNT(*) FROM records WHERE account = $1 AND region = $2 AND kind = $3 AND parent = $4",
+            "SELECT id FROM records r WHERE r.account = $1 AND r.region = $2 AND r.kind = $3 AND r.parent = $4 \
+             AND r.id > $5 ORDER BY r.id LIMIT $6",
+        ] {
+            let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind("a")
+                .bind("r")
+                .bind("k")
+                .bind("p")
+                .bind("i")
+                .bind(10_i64)
+                .fetch_all(&mut *c)
+                .await
+                .expect("plan");
+            let plan = rows
+                .iter()
+                .map(|row| row.try_get::<String, _>("detail").expect("detail"))
+                .collect::<Vec<_>>()
+                .join(" | ");
+            assert!(plan.contains("records_by_parent"), "{sql}: {plan}");
+        }
     }
 
     #[test]

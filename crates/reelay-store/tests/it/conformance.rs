@@ -30,6 +30,8 @@ pub async fn suite(store: Arc<dyn MetaStore>) {
     concurrent_failures_stay_isolated(store.clone()).await;
     invalid_input(store.clone()).await;
     derived_tables(store.clone()).await;
+    insert_in_other_scope(store.clone()).await;
+    concurrent_inserts_across_scopes(store.clone()).await;
     reset(store).await;
 }
 
@@ -1906,4 +1908,174 @@ pub async fn derived_tables(store: Arc<dyn MetaStore>) {
     store.insert(&s, again).await.expect("insert again");
     assert!(store.tags(&s, &a.arn).await.expect("tags").is_empty());
     assert_eq!(store.count(&s, kind, None).await.expect("count"), 4);
+}
+
+/// `TxOp::InsertIn` writes into a second scope inside the transaction: the record lives (and counts) in
+/// that scope only, and it commits or rolls back with the rest.
+pub async fn insert_in_other_scope(store: Arc<dyn MetaStore>) {
+    let s = scope("inscope");
+    let other = scope("inscope-other");
+    let kind = "test:in";
+    let lookup = "test:in-lookup";
+    let mut pointer = new_record(&other, lookup, "p1");
+    pointer.tags = map(&[("k", "v")]);
+    pointer.index = map(&[("to", "a")]);
+    let results = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Insert(new_record(&s, kind, "a")),
+                TxOp::InsertIn {
+                    scope: other.clone(),
+                    record: pointer.clone(),
+                },
+            ],
+        )
+        .await
+        .expect("transact");
+    let written = results[1].as_ref().expect("the InsertIn result");
+    assert_eq!((written.kind.as_str(), written.id.as_str()), (lookup, "p1"));
+    assert_eq!(written.version, 1);
+    let got = store
+        .get(&other, lookup, "p1")
+        .await
+        .expect("get")
+        .expect("the record is in the other scope");
+    assert_eq!(got.body, pointer.body);
+    assert_eq!(store.get(&s, lookup, "p1").await.expect("get"), None);
+    assert_eq!(store.count(&other, lookup, None).await.expect("count"), 1);
+    assert_eq!(store.count(&s, lookup, None).await.expect("count"), 0);
+    assert_eq!(
+        store.tags(&other, &pointer.arn).await.expect("tags"),
+        map(&[("k", "v")])
+    );
+    let by_index = ListQuery {
+        filters: vec![eq("to", "a")],
+        ..query(lookup, 10)
+    };
+    assert_eq!(
+        ids(&store.list(&other, &by_index).await.expect("list")),
+        ["p1"]
+    );
+
+    // A failed assertion after the InsertIn rolls it back.
+    let failed = store
+        .transact(
+            &s,
+            vec![
+                TxOp::InsertIn {
+                    scope: other.clone(),
+                    record: new_record(&other, lookup, "p2"),
+                },
+                TxOp::AssertExists {
+                    kind: kind.into(),
+                    id: "missing".into(),
+                },
+            ],
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::ConditionFailed { op_index: 1, .. })),
+        "{failed:?}"
+    );
+    assert_eq!(store.get(&other, lookup, "p2").await.expect("get"), None);
+
+    // A conflict in the other scope fails the whole transaction.
+    let conflict = store
+        .transact(
+            &s,
+            vec![
+                TxOp::Insert(new_record(&s, kind, "b")),
+                TxOp::InsertIn {
+                    scope: other.clone(),
+                    record: new_record(&other, lookup, "p1"),
+                },
+            ],
+        )
+        .await;
+    assert_eq!(conflict, Err(StoreError::AlreadyExists));
+    assert_eq!(store.get(&s, kind, "b").await.expect("get"), None);
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 1);
+
+    // The other scope is validated like any scope.
+    let invalid = store
+        .transact(
+            &s,
+            vec![TxOp::InsertIn {
+                scope: Scope::new("1111\0", "eu-west-1"),
+                record: new_record(&other, lookup, "p3"),
+            }],
+        )
+        .await;
+    assert!(
+        matches!(invalid, Err(StoreError::InvalidInput(_))),
+        "{invalid:?}"
+    );
+}
+
+/// Concurrent transactions of inserts (with tags, into two scopes; on SQLite they share group commits),
+/// a third of them colliding with records that exist: each fails or commits whole, as if run alone.
+pub async fn concurrent_inserts_across_scopes(store: Arc<dyn MetaStore>) {
+    let s = scope("batch");
+    let other = scope("batch-other");
+    let kind = "test:batch";
+    let lookup = "test:batch-lookup";
+    for i in (0..60).step_by(3) {
+        store
+            .insert(&other, new_record(&other, lookup, &format!("l{i:02}")))
+            .await
+            .expect("seed");
+    }
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = store.clone();
+        let (s, other) = (s.clone(), other.clone());
+        tasks.push(tokio::spawn(async move {
+            let id = format!("r{i:02}");
+            let mut rec = new_record(&s, kind, &id);
+            rec.tags = map(&[("n", &id), ("same", "x")]);
+            rec.index = map(&[("name", &format!("name-{i:02}"))]);
+            let mut pointer = new_record(&other, lookup, &format!("l{i:02}"));
+            pointer.body = json!({ "to": id });
+            let res = store
+                .transact(
+                    &s,
+                    vec![
+                        TxOp::Insert(rec),
+                        TxOp::InsertIn {
+                            scope: other,
+                            record: pointer,
+                        },
+                    ],
+                )
+                .await;
+            (i, res)
+        }));
+    }
+    for task in tasks {
+        let (i, res) = task.await.expect("task");
+        let id = format!("r{i:02}");
+        if i % 3 == 0 {
+            assert_eq!(res, Err(StoreError::AlreadyExists), "transaction {i}");
+            assert_eq!(store.get(&s, kind, &id).await.expect("get"), None);
+            continue;
+        }
+        let results = res.unwrap_or_else(|e| panic!("transaction {i}: {e}"));
+        let rec = results[0].as_ref().expect("insert result");
+        assert_eq!(rec.id, id);
+        assert_eq!(rec.index, map(&[("name", &format!("name-{i:02}"))]));
+        let pointer = results[1].as_ref().expect("insert-in result");
+        assert_eq!(pointer.body, json!({ "to": id }));
+        assert_eq!(
+            store.tags(&s, &rec.arn).await.expect("tags"),
+            map(&[("n", &id), ("same", "x")])
+        );
+    }
+    assert_eq!(store.count(&s, kind, None).await.expect("count"), 40);
+    assert_eq!(store.count(&other, lookup, None).await.expect("count"), 60);
+    let named = ListQuery {
+        filters: vec![eq("name", "name-07")],
+        ..query(kind, 10)
+    };
+    assert_eq!(ids(&store.list(&s, &named).await.expect("list")), ["r07"]);
 }

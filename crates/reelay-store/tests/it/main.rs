@@ -50,6 +50,8 @@ conformance_tests!(
         concurrent_failures_stay_isolated,
         invalid_input,
         derived_tables,
+        insert_in_other_scope,
+        concurrent_inserts_across_scopes,
     ],
     ctx: [reopen_persistence, record_migration_hook, concurrent_open],
 );
@@ -99,7 +101,7 @@ async fn sqlite_schema_migrations_are_recorded_once_and_newer_schemas_refused() 
         .fetch_all(&mut conn)
         .await
         .expect("select");
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut conn)
         .await
