@@ -2,8 +2,10 @@
 """MediaPackage VOD packaging benchmarks (issue #5), side by side in one run on one machine.
 
     python3 bench/vod_bench.py [--minutes 60] [--runs 3] [--packager PATH] [--skip-nginx]
+    python3 bench/vod_bench.py --only cold [--minutes 60] [--cold-runs 5]
 
     REELAY_BIN=path      use this reelay binary instead of building target/release/reelay
+    BASE_BIN=path        also measure the cold first manifests of this binary (A/B in the same run)
     BENCH_CACHE=dir      where generated sources are kept between runs (default target/bench-media)
     BENCH_TMP=dir        where throwaway data dirs go (default: the system temp dir)
 
@@ -13,12 +15,23 @@ or pass --packager), and for (c) nginx and wrk from Debian (`apt-get install ngi
 
 (a) Time to produce every segment of an N-minute, 3-rendition H.264/AAC source for HLS-TS,
     CMAF (HLS over fMP4) and DASH: reelay (create the asset, wait until every endpoint is
-    PLAYABLE, then GET every manifest and every segment with curl, 4 at a time) versus
-    shaka-packager packaging the same source files into the same three outputs (one run per
-    output, as each run writes one presentation). Both read the same bytes from the same disk.
+    PLAYABLE, then GET every manifest and every segment once with `reelay-load fetch`: 4
+    keep-alive connections, bodies counted and dropped, the byte count checked against the sum
+    of Content-Lengths; `--client curl` uses curl --parallel as the first recorded figures did)
+    versus shaka-packager packaging the same source files into the same three outputs (one run
+    per output, as each run writes one presentation). Both read the same bytes from the same
+    disk. reelay's CPU seconds per format are read from /proc around each format's fetch; with
+    BASE_BIN the base binary runs the same (a) in each round.
 (b) Warm manifest requests/s and p50/p99 (the repo's load tool on the HLS multivariant and
     media playlists and the MPD), and the first-manifest latency of a cold asset: reelay is
     restarted on the same data dir, so the index is read back from the store, not re-parsed.
+    Cold (`--only cold` runs this alone, without ingesting more than once): each sample stops
+    reelay, starts it on the same data dir, waits for its ready line and times the first GET of
+    one manifest (the MPD, the HLS multivariant playlist, an HLS media playlist: one restart
+    each), alternating with BASE_BIN when given. Each binary has its own data dir with an asset
+    it ingested itself (releases may differ in store schema and index encoding). Nothing else
+    is dropped: the index file is warm in the page cache, as after any restart of a running
+    machine.
 (c) Clear fMP4 segment throughput: wrk GETs of reelay's CMAF segment URLs versus nginx serving
     shaka-packager's pre-packaged CMAF segments of the same sizes, same wrk settings.
 
@@ -156,6 +169,39 @@ def fetch_all(urls, parallel=4):
         os.unlink(cfg)
 
 
+def fetch_load(load_tool, base_url, urls, parallel=4):
+    """GET every URL once with `reelay-load fetch` (N keep-alive connections, bodies counted and
+    dropped); fails unless every answer is 2xx with exactly its Content-Length. Returns bytes."""
+    with tempfile.NamedTemporaryFile("w", suffix=".urls", delete=False) as f:
+        f.write("\n".join(urls) + "\n")
+        lst = f.name
+    try:
+        p = subprocess.run([load_tool, "fetch", "--endpoint", base_url, "--urls", lst, "--concurrency",
+                            str(parallel), "--json"], capture_output=True, text=True)
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        if p.returncode != 0 or r["bytes"] != r["content_length_sum"]:
+            raise RuntimeError(f"incomplete fetch: {r}")
+        return r["bytes"]
+    finally:
+        os.unlink(lst)
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fmt_cpu(per_format):
+    """`ts 1.20 s wall / 1.10 s CPU, ...` from {format: (fetch wall, server CPU)}."""
+    return "fetch wall / server CPU " + ", ".join(f"{k} {w:.2f} / {c:.2f} s" for k, (w, c) in per_format.items())
+
+
+def med_pair(pairs):
+    return med([w for w, _ in pairs]), med([c for _, c in pairs])
+
+
 def package_configs(c):
     c.create_packaging_group(Id="g")
     c.create_packaging_configuration(Id="ts", PackagingGroupId="g", HlsPackage={
@@ -167,8 +213,10 @@ def package_configs(c):
         "DashManifests": [{"ManifestName": "index"}]})
 
 
-def reelay_run(binary, srcs, tmp, keep_data=None):
-    """(a) for reelay: returns (seconds, bytes, {config: manifest url}, data dir, server)."""
+def reelay_run(binary, srcs, tmp, keep_data=None, client="load", load_tool=None):
+    """(a) for reelay: returns (seconds, ingest seconds, bytes, GETs, {config: manifest url}, data dir,
+    server, {format: server CPU seconds}). `client` is "load" (`reelay-load fetch`: 4 keep-alive
+    connections, bodies dropped) or "curl" (the first recorded figures: curl --parallel, 4 at a time)."""
     data = keep_data or tempfile.mkdtemp(dir=tmp, prefix="reelay-")
     srv = Server(binary, data)
     s3, mpv = clients(srv.url)
@@ -191,10 +239,111 @@ def reelay_run(binary, srcs, tmp, keep_data=None):
         raise RuntimeError(f"asset did not become PLAYABLE: {a['EgressEndpoints']}")
     t_ingest = time.perf_counter() - t0
     urls = {e["PackagingConfigurationId"]: e["Url"] for e in a["EgressEndpoints"]}
-    lists = hls_urls(urls["ts"]) + hls_urls(urls["cmaf"]) + dash_urls(urls["dash"])
-    nbytes = fetch_all(lists)
+    # One format after the other, so the server's CPU time can be split by format; `cpu` holds
+    # (fetch wall seconds, server CPU seconds) per format.
+    nbytes, ngets, cpu = 0, 0, {}
+    for fmt, lister in (("ts", hls_urls), ("cmaf", hls_urls), ("dash", dash_urls)):
+        lst = lister(urls[fmt])
+        c0, w0 = cpu_seconds(srv.proc.pid), time.perf_counter()
+        nbytes += fetch_load(load_tool, srv.url, lst) if client == "load" else fetch_all(lst)
+        cpu[fmt] = (time.perf_counter() - w0, cpu_seconds(srv.proc.pid) - c0)
+        ngets += len(lst)
     total = time.perf_counter() - t0
-    return total, t_ingest, nbytes, len(lists), urls, data, srv
+    return total, t_ingest, nbytes, ngets, urls, data, srv, cpu
+
+
+def create_and_wait(mpv, asset_id):
+    """Creates an asset of the uploaded .smil and waits until every endpoint is PLAYABLE."""
+    mpv.create_asset(Id=asset_id, PackagingGroupId="g", SourceArn=f"arn:aws:s3:::{BUCKET}/src/all.smil",
+                     SourceRoleArn=ROLE)
+    while True:
+        a = mpv.describe_asset(Id=asset_id)
+        st = {e["Status"] for e in a["EgressEndpoints"]}
+        if st and not st & {"QUEUED", "PROCESSING"}:
+            break
+        time.sleep(0.02)
+    if st != {"PLAYABLE"}:
+        raise RuntimeError(f"asset did not become PLAYABLE: {a['EgressEndpoints']}")
+    return {e["PackagingConfigurationId"]: e["Url"] for e in a["EgressEndpoints"]}
+
+
+def cold_targets(urls):
+    """The manifests timed cold: the MPD, the HLS-TS multivariant playlist and its first media playlist."""
+    master = urls["ts"]
+    first_media = next(l for l in get(master).decode().splitlines() if l and not l.startswith("#"))
+    return {"MPD": urls["dash"], "HLS multivariant": master,
+            "HLS media playlist": master.rsplit("/", 1)[0] + "/" + first_media}
+
+
+def cold_prepare(binary, srcs, tmp):
+    """A data dir of `binary`'s own (releases may differ in store schema and index encoding)
+    holding the sources and an asset it ingested; returns it with the manifests to time."""
+    data = tempfile.mkdtemp(dir=tmp, prefix="reelay-cold-")
+    srv = Server(binary, data)
+    try:
+        s3, mpv = clients(srv.url)
+        s3.create_bucket(Bucket=BUCKET)
+        smil = "<smil><body><switch>" + "".join(f'<video src="{k}.mp4"/>' for k in srcs) + "</switch></body></smil>"
+        for k, path in srcs.items():
+            s3.upload_file(path, BUCKET, f"src/{k}.mp4")
+        s3.put_object(Bucket=BUCKET, Key="src/all.smil", Body=smil.encode())
+        package_configs(mpv)
+        return data, cold_targets(create_and_wait(mpv, "cold"))
+    finally:
+        srv.stop()
+
+
+def cpu_ns(pid):
+    """CPU time of every thread of `pid` so far, in ns (schedstat: precise, unlike /proc/<pid>/stat)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that ended meanwhile
+    return total
+
+
+def cold_first_get(binary, data, url):
+    """Starts `binary` on `data`, times the first GET of `url`, stops it: (wall ms, server CPU ms).
+    The CPU time (all threads, around the request) is what the request costs whatever else runs
+    on the machine; the wall time is what a client waits."""
+    srv = Server(binary, data)
+    try:
+        url = srv.url + "/mediapackage-vod/" + url.split("/mediapackage-vod/", 1)[1]
+        c = cpu_ns(srv.proc.pid)
+        t = time.perf_counter()
+        get(url)
+        wall = (time.perf_counter() - t) * 1000
+        return wall, (cpu_ns(srv.proc.pid) - c) / 1e6
+    finally:
+        srv.stop()
+
+
+def cold_bench(binaries, prepared, runs, minutes):
+    """(b) cold: per binary and manifest, `runs` restarts, alternating binaries in each round.
+    `prepared` maps each binary's label to its data dir and the manifest URLs to time."""
+    kinds = list(next(iter(prepared.values()))[1])
+    times = {(label, kind): [] for label, _ in binaries for kind in kinds}
+    for _ in range(runs):
+        for label, binary in binaries:
+            data, targets = prepared[label]
+            for kind, url in targets.items():
+                times[(label, kind)].append(cold_first_get(binary, data, url))
+    for kind in kinds:
+        parts = []
+        for label, _ in binaries:
+            walls = [w for w, _ in times[(label, kind)]]
+            cpus = [c for _, c in times[(label, kind)]]
+            parts.append(f"{label} median {med(walls):.1f} ms ({', '.join(f'{x:.1f}' for x in walls)}), "
+                         f"server CPU median {med(cpus):.1f} ms")
+        ratio = ""
+        if len(binaries) == 2:
+            (a, ac), (b, bc) = ((med([w for w, _ in times[(label, kind)]]),
+                                 med([c for _, c in times[(label, kind)]])) for label, _ in binaries)
+            ratio = f"; ratio base/reelay {b / a:.2f}x wall, {bc / ac:.2f}x CPU"
+        print(f"(b) cold first {kind} of a {minutes}-min asset after restart: {'; '.join(parts)}{ratio}", flush=True)
 
 
 def shaka_run(packager, srcs, tmp):
@@ -289,6 +438,11 @@ def main():
                                                         "packager-linux-x64"))
     ap.add_argument("--skip-nginx", action="store_true")
     ap.add_argument("--wrk-seconds", type=int, default=10)
+    ap.add_argument("--client", choices=["load", "curl"], default="load",
+                    help="(a) client: reelay-load fetch (default) or curl --parallel (the first recorded figures)")
+    ap.add_argument("--only", choices=["all", "cold"], default="all",
+                    help="cold: only the cold first manifests of (b), one ingest per binary")
+    ap.add_argument("--cold-runs", type=int, default=0, help="restarts per binary and manifest (default --runs)")
     args = ap.parse_args()
     binary = os.environ.get("REELAY_BIN")
     if not binary:
@@ -299,16 +453,39 @@ def main():
     srcs = sources(args.minutes, cache)
     src_bytes = sum(os.path.getsize(p) for p in srcs.values())
     print(f"source: {args.minutes} min x {len(srcs)} renditions, {src_bytes / 1e6:.0f} MB", flush=True)
+    base = os.environ.get("BASE_BIN")
+    binaries = [("reelay", binary)] + ([("base", base)] if base else [])
+    if args.only == "cold":
+        with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+            prepared = {label: cold_prepare(b, srcs, tmp) for label, b in binaries}
+            cold_bench(binaries, prepared, args.cold_runs or args.runs, args.minutes)
+        return 0
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         r_total, r_ingest, s_total = [], [], []
+        b_total, r_cpu, b_cpu = [], {}, {}
+        load_tool = os.path.join(bindir, "reelay-load")
         last = None
         for i in range(args.runs):
-            total, ingest, nbytes, nurls, urls, data, srv = reelay_run(binary, srcs, tmp)
+            if base:
+                # The same (a) with the base binary first, in the same run (A/B).
+                total, ingest, nbytes, nurls, _, bdata, bsrv, cpu = reelay_run(
+                    base, srcs, tmp, client=args.client, load_tool=load_tool)
+                bsrv.stop()
+                shutil.rmtree(bdata, ignore_errors=True)
+                b_total.append(total)
+                for k, v in cpu.items():
+                    b_cpu.setdefault(k, []).append(v)
+                print(f"run {i + 1}: base {total:.2f} s (ingest {ingest:.2f} s, {nurls} GETs, {nbytes / 1e6:.0f} MB, "
+                      f"{fmt_cpu(cpu)})", flush=True)
+            total, ingest, nbytes, nurls, urls, data, srv, cpu = reelay_run(
+                binary, srcs, tmp, client=args.client, load_tool=load_tool)
             r_total.append(total)
             r_ingest.append(ingest)
-            print(f"run {i + 1}: reelay {total:.2f} s (ingest {ingest:.2f} s, {nurls} GETs, {nbytes / 1e6:.0f} MB)",
-                  flush=True)
+            for k, v in cpu.items():
+                r_cpu.setdefault(k, []).append(v)
+            print(f"run {i + 1}: reelay {total:.2f} s (ingest {ingest:.2f} s, {nurls} GETs, {nbytes / 1e6:.0f} MB, "
+                  f"{fmt_cpu(cpu)})", flush=True)
             if last:
                 last[1].stop()
                 shutil.rmtree(last[0], ignore_errors=True)
@@ -318,8 +495,14 @@ def main():
             print(f"run {i + 1}: shaka-packager {secs:.2f} s ({sbytes / 1e6:.0f} MB written)", flush=True)
             if i + 1 < args.runs:
                 shutil.rmtree(sout, ignore_errors=True)
-        print(f"(a) all segments HLS-TS+CMAF+DASH: reelay {med(r_total):.2f} s (ingest {med(r_ingest):.2f} s), "
+        print(f"(a) all segments HLS-TS+CMAF+DASH ({args.client} client): reelay {med(r_total):.2f} s "
+              f"(ingest {med(r_ingest):.2f} s; {fmt_cpu({k: med_pair(v) for k, v in r_cpu.items()})}), "
               f"shaka-packager {med(s_total):.2f} s, ratio {med(s_total) / med(r_total):.1f}x", flush=True)
+        if base:
+            print(f"(a) base: {med(b_total):.2f} s ({fmt_cpu({k: med_pair(v) for k, v in b_cpu.items()})}), "
+                  f"ratio base/reelay "
+                  f"{med(b_total) / med(r_total):.2f}x, shaka-packager/base {med(s_total) / med(b_total):.1f}x",
+                  flush=True)
 
         data, srv, urls = last
         # (b) warm manifests.
@@ -334,16 +517,14 @@ def main():
         print(f"(b) warm HLS media playlist: {med([r['rps'] for r in rows]):,.0f} req/s, "
               f"p99 {med([r['p99_ms'] for r in rows]):.3f} ms", flush=True)
         # Cold: restart on the same data dir; the first request of each manifest.
-        colds = []
-        for _ in range(args.runs):
-            srv.stop()
-            srv = Server(binary, data)
-            url = urls["dash"].replace(urls["dash"].split("/mediapackage-vod/")[0], srv.url)
-            t = time.perf_counter()
-            get(url)
-            colds.append((time.perf_counter() - t) * 1000)
-        print(f"(b) first MPD of a cold {args.minutes}-min asset after restart: median {med(colds):.1f} ms "
-              f"({', '.join(f'{c:.1f}' for c in colds)})", flush=True)
+        prepared = {"reelay": (data, cold_targets(urls))}
+        srv.stop()
+        if base:
+            prepared["base"] = cold_prepare(base, srcs, tmp)
+        cold_bench(binaries, prepared, args.cold_runs or args.runs, args.minutes)
+        if base:
+            shutil.rmtree(prepared["base"][0], ignore_errors=True)
+        srv = Server(binary, data)
 
         # (c) clear fMP4 segments: reelay's CMAF segments vs nginx serving shaka's CMAF files.
         if not args.skip_nginx:

@@ -38,8 +38,8 @@ pub use fourcc::FourCc;
 pub use index::{Sample, SampleIndex};
 pub use movie::{FRAGMENTED_SOURCE, Handler, Movie, Track, parse_moov};
 pub use mux::{
-    FragmentSample, SampleFlags, SegmentReference, TrackConfig, TrackFragment, init_segment,
-    media_segment, sidx,
+    FragmentLayout, FragmentSample, SampleFlags, SampleLayout, SegmentReference, TrackConfig,
+    TrackFragment, init_segment, media_segment, media_segment_header, sidx,
 };
 pub use probe::{ByteRange, Next, Probe, TopLevelBox, probe};
 pub use smooth::{SmoothFragment, TFXD_USER_TYPE, smooth_fragment};

@@ -181,6 +181,73 @@ fn write_trak(buf: &mut BytesMut, t: &TrackConfig) {
 /// Builds a media segment: one `moof` with a `traf` per fragment, then one `mdat` holding the
 /// fragments' samples in order.
 pub fn media_segment(sequence_number: u32, fragments: &[TrackFragment]) -> Result<Bytes> {
+    let layouts: Vec<FragmentLayout> = fragments
+        .iter()
+        .map(|f| FragmentLayout {
+            track_id: f.track_id,
+            base_media_decode_time: f.base_media_decode_time,
+            samples: f
+                .samples
+                .iter()
+                .map(|s| SampleLayout {
+                    duration: s.duration,
+                    flags: s.flags,
+                    cts_offset: s.cts_offset,
+                    size: u32::try_from(s.data.len()).unwrap_or(u32::MAX),
+                })
+                .collect(),
+        })
+        .collect();
+    for s in fragments.iter().flat_map(|f| &f.samples) {
+        if u32::try_from(s.data.len()).is_err() {
+            return limit_error("mux: sample larger than 4 GiB");
+        }
+    }
+    let header = media_segment_header(sequence_number, &layouts)?;
+    let data_len: usize = fragments
+        .iter()
+        .flat_map(|f| &f.samples)
+        .map(|s| s.data.len())
+        .sum();
+    let mut buf = BytesMut::with_capacity(header.len() + data_len);
+    buf.put_slice(&header);
+    for f in fragments {
+        for s in &f.samples {
+            buf.put_slice(&s.data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// One sample of a [`FragmentLayout`]: what the `trun` says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleLayout {
+    /// Duration in the track's timescale.
+    pub duration: u32,
+    /// Sync / dependency flags.
+    pub flags: SampleFlags,
+    /// Composition offset (signed, trun v1).
+    pub cts_offset: i32,
+    /// Size of the sample's data in bytes.
+    pub size: u32,
+}
+
+/// The samples of one track in one media segment, described without their bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FragmentLayout {
+    /// `track_ID` as declared in the init segment.
+    pub track_id: u32,
+    /// Decode time of the first sample, in the track's timescale (`tfdt`).
+    pub base_media_decode_time: u64,
+    /// Samples in decode order.
+    pub samples: Vec<SampleLayout>,
+}
+
+/// The head of a media segment: the `moof` and the `mdat` box header, exactly the bytes
+/// [`media_segment`] writes before the sample data. The caller sends the samples' bytes after
+/// it, in order (fragments in order, samples in order), so the sample data never has to be
+/// copied into one buffer with the boxes.
+pub fn media_segment_header(sequence_number: u32, fragments: &[FragmentLayout]) -> Result<Bytes> {
     if fragments.is_empty() {
         return decode_error("mux: media segment without track fragments");
     }
@@ -188,6 +255,7 @@ pub fn media_segment(sequence_number: u32, fragments: &[TrackFragment]) -> Resul
         return limit_error("mux: more than MAX_TRACKS track fragments");
     }
     let mut data_len = 0u64;
+    let mut rows = 0usize;
     for f in fragments {
         if f.track_id == 0 {
             return decode_error("mux: track id 0");
@@ -195,22 +263,18 @@ pub fn media_segment(sequence_number: u32, fragments: &[TrackFragment]) -> Resul
         if f.samples.len() > limits::MAX_FRAGMENT_SAMPLES {
             return limit_error("mux: more than MAX_FRAGMENT_SAMPLES samples in a fragment");
         }
-        for s in &f.samples {
-            if u32::try_from(s.data.len()).is_err() {
-                return limit_error("mux: sample larger than 4 GiB");
-            }
-            data_len += s.data.len() as u64;
-        }
+        rows += f.samples.len();
+        data_len += f.samples.iter().map(|s| u64::from(s.size)).sum::<u64>();
     }
-    let mut buf = BytesMut::new();
+    // mfhd 16, per traf 8 + tfhd 16 + tfdt 20 + trun 20, 16 bytes per row; mdat header 16.
+    let mut buf = BytesMut::with_capacity(8 + 16 + fragments.len() * 64 + rows * 16 + 16);
     let mut data_offset_positions = Vec::with_capacity(fragments.len());
     write_box(&mut buf, b"moof", |buf| {
         moof::write_mfhd(buf, sequence_number);
         for f in fragments {
             let rows = f.samples.iter().map(|s| TrunRow {
                 duration: s.duration,
-                // Checked above.
-                size: s.data.len() as u32,
+                size: s.size,
                 flags: s.flags.0,
                 cts_offset: s.cts_offset,
             });
@@ -236,7 +300,7 @@ pub fn media_segment(sequence_number: u32, fragments: &[TrackFragment]) -> Resul
             return Err(Error::Limit("mux: sample data beyond 2 GiB from the moof"));
         };
         buf[pos..pos + 4].copy_from_slice(&field.to_be_bytes());
-        offset += f.samples.iter().map(|s| s.data.len() as u64).sum::<u64>();
+        offset += f.samples.iter().map(|s| u64::from(s.size)).sum::<u64>();
     }
     if mdat_header_len == 16 {
         buf.put_u32(1);
@@ -246,11 +310,6 @@ pub fn media_segment(sequence_number: u32, fragments: &[TrackFragment]) -> Resul
         // Checked above: data_len + 8 fits a u32.
         buf.put_u32((data_len + 8) as u32);
         buf.put_slice(b"mdat");
-    }
-    for f in fragments {
-        for s in &f.samples {
-            buf.put_slice(&s.data);
-        }
     }
     Ok(buf.freeze())
 }

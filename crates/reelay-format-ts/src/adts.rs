@@ -1,7 +1,7 @@
 //! AAC configuration and the ADTS transport syntax: ISO/IEC 14496-3 §1.6.2.1
 //! (AudioSpecificConfig) and §1.A.2.2 (adts_frame, adts_fixed_header, adts_variable_header).
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
 use crate::error::{Error, Result, decode_error};
 use crate::limits::MAX_ADTS_FRAME;
@@ -183,7 +183,7 @@ pub(crate) fn parse_header(data: &[u8]) -> Result<Option<AdtsHeader>> {
 /// Appends an ADTS header (MPEG-4, no CRC, one raw data block) for a raw frame of
 /// `payload_len` bytes.
 pub(crate) fn write_header(
-    out: &mut BytesMut,
+    out: &mut impl BufMut,
     config: &AacConfig,
     payload_len: usize,
 ) -> Result<()> {
@@ -208,6 +208,7 @@ pub(crate) fn write_header(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
 
     #[test]
     fn audio_specific_config() {

@@ -6,7 +6,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::adts::{self, AacConfig};
 use crate::error::{Error, Result};
 use crate::limits::MAX_SAMPLE_SIZE;
-use crate::packet::{AdaptationFlags, BODY_SIZE, NULL_PID, PAT_PID, write_packet};
+use crate::packet::{
+    AdaptationFlags, BODY_SIZE, NULL_PID, PACKET_SIZE, PAT_PID, write_packet, write_packet_header,
+};
 use crate::pat::{self, PatEntry};
 use crate::pes::{self, STREAM_ID_AUDIO, STREAM_ID_PRIVATE_1, STREAM_ID_VIDEO};
 use crate::pmt::{self, EsEntry};
@@ -365,17 +367,32 @@ impl Muxer {
     /// Packetizes one sample and returns its packets (preceded by a PCR-only packet on the
     /// video PID when audio or metadata arrive and a PCR is due).
     pub fn write_sample(&mut self, sample: &Sample<'_>) -> Result<Bytes> {
+        let mut out = BytesMut::new();
+        self.write_sample_into(sample, &mut out)?;
+        Ok(out.freeze())
+    }
+
+    /// [`Muxer::write_sample`], appending the packets to `out`. Each byte of the sample is
+    /// copied once, from the sample straight into its packet: the PES packet is described as a
+    /// gather list (PES header, ADTS header or start codes and parameter sets, NAL units) and
+    /// cut into packets as it is copied. Nothing is appended when an error is returned.
+    pub fn write_sample_into(&mut self, sample: &Sample<'_>, out: &mut BytesMut) -> Result<()> {
         if sample.data.len() > MAX_SAMPLE_SIZE {
             return Err(Error::Limit("muxer: sample size"));
         }
-        let mut es = BytesMut::with_capacity(sample.data.len() + 64);
+        // The PES header and the ADTS header live here.
+        let mut pes_header = [0u8; pes::MAX_HEADER_LEN];
+        let mut adts_header = [0u8; adts::HEADER_LEN];
+        let mut parts: Vec<&[u8]> = Vec::new();
+        parts.push(&[]);
+        let pcr_counter = self.pcr_counter();
         let (pid, stream_id, random_access, dts) = match sample.track {
             Track::Video => {
                 let Some(video) = &mut self.video else {
                     return Err(Error::Config("muxer: no video track"));
                 };
                 let random_access =
-                    video.write_access_unit(sample.data, sample.keyframe, &mut es)?;
+                    video.access_unit_parts(sample.data, sample.keyframe, &mut parts)?;
                 (
                     self.config.video_pid,
                     STREAM_ID_VIDEO,
@@ -387,8 +404,9 @@ impl Muxer {
                 let Some(aac) = &self.audio else {
                     return Err(Error::Config("muxer: no audio track"));
                 };
-                adts::write_header(&mut es, aac, sample.data.len())?;
-                es.put_slice(sample.data);
+                adts::write_header(&mut &mut adts_header[..], aac, sample.data.len())?;
+                parts.push(&adts_header);
+                parts.push(sample.data);
                 // Every AAC frame can start decoding; flag it when audio carries the clock.
                 let random_access = self.video.is_none();
                 (
@@ -402,7 +420,7 @@ impl Muxer {
                 if !self.config.timed_metadata {
                     return Err(Error::Config("muxer: no timed-metadata track"));
                 }
-                es.put_slice(sample.data);
+                parts.push(sample.data);
                 (
                     self.config.metadata_pid,
                     STREAM_ID_PRIVATE_1,
@@ -411,18 +429,24 @@ impl Muxer {
                 )
             }
         };
-        let mut pes = BytesMut::with_capacity(es.len() + 19);
-        pes::write_header(
-            &mut pes,
-            stream_id,
-            sample.pts,
-            dts,
-            es.len(),
-            sample.track == Track::Video,
-        )?;
-        pes.put_slice(&es);
+        let es_len: usize = parts.iter().map(|p| p.len()).sum();
+        let header_len = {
+            let mut w = &mut pes_header[..];
+            pes::write_header(
+                &mut w,
+                stream_id,
+                sample.pts,
+                dts,
+                es_len,
+                sample.track == Track::Video,
+            )?;
+            pes::MAX_HEADER_LEN - w.len()
+        };
+        parts[0] = &pes_header[..header_len];
+        let pes_len = header_len + es_len;
 
-        let mut out = BytesMut::with_capacity((pes.len() / 176 + 2) * 188);
+        // One PCR-only packet at most, then the PES packets.
+        out.reserve((pes_len / BODY_SIZE + 3) * PACKET_SIZE);
         let mut flags = AdaptationFlags {
             random_access,
             pcr: None,
@@ -441,9 +465,9 @@ impl Muxer {
             } else {
                 // An adaptation-field-only packet: §2.4.3.3 says the continuity counter is not
                 // incremented, so it repeats the PCR PID's last value.
-                let counter = self.pcr_counter();
+                let counter = pcr_counter;
                 write_packet(
-                    &mut out,
+                    out,
                     self.pcr_pid,
                     false,
                     counter.wrapping_sub(1) & 0x0F,
@@ -460,19 +484,36 @@ impl Muxer {
             Track::Audio => &mut self.counters.audio,
             Track::Metadata => &mut self.counters.metadata,
         };
-        let mut rest = &pes[..];
+        let mut remaining = pes_len;
+        let mut pieces = parts.iter().copied().filter(|p| !p.is_empty());
+        let mut piece: &[u8] = &[];
         let mut first = true;
-        while !rest.is_empty() {
+        while remaining > 0 {
             let packet_flags = if first {
                 flags
             } else {
                 AdaptationFlags::default()
             };
-            let n = write_packet(&mut out, pid, first, next(counter), packet_flags, rest);
-            rest = &rest[n..];
+            let mut n =
+                write_packet_header(out, pid, first, next(counter), packet_flags, remaining);
+            remaining -= n;
+            while n > 0 {
+                if piece.is_empty() {
+                    // `remaining` counts exactly the bytes of `parts` not yet copied, so a
+                    // piece is always left here; stopping beats looping should that break.
+                    let Some(next_piece) = pieces.next() else {
+                        break;
+                    };
+                    piece = next_piece;
+                }
+                let take = n.min(piece.len());
+                out.put_slice(&piece[..take]);
+                piece = &piece[take..];
+                n -= take;
+            }
             first = false;
         }
-        Ok(out.freeze())
+        Ok(())
     }
 
     fn pcr_counter(&self) -> u8 {
@@ -555,6 +596,124 @@ mod tests {
     use super::*;
     use crate::demux::{Demuxer, Event};
 
+    use crate::pes;
+    use crate::video::VideoCodec;
+
+    impl Muxer {
+        /// The muxer before the single-copy rewrite: the sample is copied into an ES buffer, then
+        /// a PES buffer, then packets. Kept as the oracle of `single_copy_output_is_unchanged`.
+        fn write_sample_reference(&mut self, sample: &Sample<'_>) -> Result<Bytes> {
+            if sample.data.len() > MAX_SAMPLE_SIZE {
+                return Err(Error::Limit("muxer: sample size"));
+            }
+            let mut es = BytesMut::with_capacity(sample.data.len() + 64);
+            let (pid, stream_id, random_access, dts) = match sample.track {
+                Track::Video => {
+                    let Some(video) = &mut self.video else {
+                        return Err(Error::Config("muxer: no video track"));
+                    };
+                    let random_access =
+                        video.write_access_unit(sample.data, sample.keyframe, &mut es)?;
+                    (
+                        self.config.video_pid,
+                        STREAM_ID_VIDEO,
+                        random_access,
+                        sample.dts,
+                    )
+                }
+                Track::Audio => {
+                    let Some(aac) = &self.audio else {
+                        return Err(Error::Config("muxer: no audio track"));
+                    };
+                    adts::write_header(&mut es, aac, sample.data.len())?;
+                    es.put_slice(sample.data);
+                    // Every AAC frame can start decoding; flag it when audio carries the clock.
+                    let random_access = self.video.is_none();
+                    (
+                        self.config.audio_pid,
+                        STREAM_ID_AUDIO,
+                        random_access,
+                        sample.pts,
+                    )
+                }
+                Track::Metadata => {
+                    if !self.config.timed_metadata {
+                        return Err(Error::Config("muxer: no timed-metadata track"));
+                    }
+                    es.put_slice(sample.data);
+                    (
+                        self.config.metadata_pid,
+                        STREAM_ID_PRIVATE_1,
+                        false,
+                        sample.pts,
+                    )
+                }
+            };
+            let mut pes = BytesMut::with_capacity(es.len() + 19);
+            pes::write_header(
+                &mut pes,
+                stream_id,
+                sample.pts,
+                dts,
+                es.len(),
+                sample.track == Track::Video,
+            )?;
+            pes.put_slice(&es);
+
+            let mut out = BytesMut::with_capacity((pes.len() / 176 + 2) * 188);
+            let mut flags = AdaptationFlags {
+                random_access,
+                pcr: None,
+            };
+            let since_last = self.last_pcr.map(|last| dts.saturating_sub(last));
+            let pcr_due = self.pcr_due
+                || since_last.is_none_or(|gap| gap >= PCR_INTERVAL)
+                || (pid == self.pcr_pid && random_access);
+            if pcr_due {
+                // PCR follows the decoding times, never going backwards when tracks interleave.
+                let pcr = self.last_pcr.map_or(dts, |last| last.max(dts));
+                self.last_pcr = Some(pcr);
+                self.pcr_due = false;
+                if pid == self.pcr_pid {
+                    flags.pcr = Some(pcr);
+                } else {
+                    // An adaptation-field-only packet: §2.4.3.3 says the continuity counter is not
+                    // incremented, so it repeats the PCR PID's last value.
+                    let counter = self.pcr_counter();
+                    write_packet(
+                        &mut out,
+                        self.pcr_pid,
+                        false,
+                        counter.wrapping_sub(1) & 0x0F,
+                        AdaptationFlags {
+                            random_access: false,
+                            pcr: Some(pcr),
+                        },
+                        &[],
+                    );
+                }
+            }
+            let counter = match sample.track {
+                Track::Video => &mut self.counters.video,
+                Track::Audio => &mut self.counters.audio,
+                Track::Metadata => &mut self.counters.metadata,
+            };
+            let mut rest = &pes[..];
+            let mut first = true;
+            while !rest.is_empty() {
+                let packet_flags = if first {
+                    flags
+                } else {
+                    AdaptationFlags::default()
+                };
+                let n = write_packet(&mut out, pid, first, next(counter), packet_flags, rest);
+                rest = &rest[n..];
+                first = false;
+            }
+            Ok(out.freeze())
+        }
+    }
+
     fn events(data: &[u8]) -> Vec<Event> {
         let mut demuxer = Demuxer::new();
         demuxer.push(data).unwrap();
@@ -567,6 +726,115 @@ mod tests {
             out.push(e);
         }
         out
+    }
+
+    /// xorshift64*, so the test is reproducible.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> usize {
+            (self.next() % n) as usize
+        }
+    }
+
+    /// A length-prefixed access unit of 1 to 3 NAL units (SEI, parameter sets, one slice).
+    fn access_unit(rng: &mut Rng, idr: bool) -> Vec<u8> {
+        let mut au = Vec::new();
+        let mut nal = |header: u8, len: usize, rng: &mut Rng| {
+            au.extend_from_slice(&(len as u32 + 1).to_be_bytes());
+            au.push(header);
+            au.extend((0..len).map(|_| (rng.next() >> 56) as u8));
+        };
+        if rng.below(4) == 0 {
+            nal(0x06, 5, rng);
+        }
+        if idr && rng.below(3) == 0 {
+            nal(0x67, 6, rng);
+            nal(0x68, 3, rng);
+        }
+        let len = match rng.below(4) {
+            0 => rng.below(200),
+            1 => rng.below(5_000),
+            2 => 60_000 + rng.below(20_000),
+            _ => rng.below(200_000),
+        };
+        nal(if idr { 0x65 } else { 0x41 }, len, rng);
+        au
+    }
+
+    /// The single-copy muxer writes exactly the bytes of the previous three-buffer one, for
+    /// every track, sample size (below and above one packet, above 64 KiB PES lengths), PCR
+    /// case and error.
+    #[test]
+    fn single_copy_output_is_unchanged() {
+        let avcc = [
+            1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee,
+        ];
+        let aac = AacConfig::new(2, 3, 2).unwrap();
+        let configs = [
+            MuxerConfig::default()
+                .with_video(VideoTrack::LengthPrefixed {
+                    codec: VideoCodec::H264,
+                    record: Bytes::copy_from_slice(&avcc),
+                })
+                .with_audio(aac),
+            MuxerConfig::default().with_audio(aac).with_timed_metadata(),
+            MuxerConfig::default().with_video(VideoTrack::LengthPrefixed {
+                codec: VideoCodec::H264,
+                record: Bytes::copy_from_slice(&avcc),
+            }),
+        ];
+        let mut rng = Rng(0x7e57);
+        let mut total = 0usize;
+        for config in configs {
+            let mut new = Muxer::new(config.clone()).unwrap();
+            let mut old = Muxer::new(config.clone()).unwrap();
+            let mut out = BytesMut::new();
+            let mut want = Vec::new();
+            let mut t = 900_000u64;
+            for i in 0..3_000 {
+                if i % 97 == 0 {
+                    out.extend_from_slice(&new.write_pat_pmt());
+                    want.extend_from_slice(&old.write_pat_pmt());
+                }
+                t += rng.below(4_000) as u64;
+                let data;
+                let sample = match rng.below(5) {
+                    0 | 1 if config.video.is_some() => {
+                        let idr = rng.below(10) == 0;
+                        data = access_unit(&mut rng, idr);
+                        Sample::video(t + 3_000, t, rng.below(20) == 0, &data)
+                    }
+                    2 if config.timed_metadata => {
+                        data = crate::id3_txxx_tag("", "x").unwrap();
+                        Sample::metadata(t, &data)
+                    }
+                    _ => {
+                        // Up to just over the largest ADTS frame, which is refused.
+                        data = vec![(i % 251) as u8; rng.below(8_200)];
+                        Sample::audio(t, &data)
+                    }
+                };
+                let a = new.write_sample_into(&sample, &mut out);
+                let b = old.write_sample_reference(&sample);
+                match (a, b) {
+                    (Ok(()), Ok(bytes)) => want.extend_from_slice(&bytes),
+                    (Err(x), Err(y)) => assert_eq!(x, y),
+                    (a, b) => panic!("sample {i}: {a:?} vs {b:?}"),
+                }
+                assert_eq!(out.len(), want.len(), "sample {i}");
+            }
+            assert!(out[..] == want[..]);
+            total += out.len();
+        }
+        assert!(total > 10_000_000, "{total}");
     }
 
     #[test]

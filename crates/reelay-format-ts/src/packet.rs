@@ -139,7 +139,30 @@ pub(crate) fn write_packet(
     flags: AdaptationFlags,
     payload: &[u8],
 ) -> usize {
-    let n = payload.len().min(BODY_SIZE - flags.min_len());
+    let n = write_packet_header(
+        out,
+        pid,
+        payload_unit_start,
+        continuity_counter,
+        flags,
+        payload.len(),
+    );
+    out.put_slice(&payload[..n]);
+    n
+}
+
+/// Writes the header and adaptation field of a packet that will carry as much of a payload of
+/// `available` bytes as fits, and returns that amount: the caller appends exactly that many
+/// payload bytes to complete the 188-byte packet (see [`write_packet`]).
+pub(crate) fn write_packet_header(
+    out: &mut BytesMut,
+    pid: u16,
+    payload_unit_start: bool,
+    continuity_counter: u8,
+    flags: AdaptationFlags,
+    available: usize,
+) -> usize {
+    let n = available.min(BODY_SIZE - flags.min_len());
     let af_total = BODY_SIZE - n;
     let adaptation_field_control: u8 = match (af_total > 0, n > 0) {
         (true, true) => 0b11,
@@ -171,7 +194,6 @@ pub(crate) fn write_packet(
             out.put_bytes(0xFF, af_total - used);
         }
     }
-    out.put_slice(&payload[..n]);
     n
 }
 

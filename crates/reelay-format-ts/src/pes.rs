@@ -1,6 +1,6 @@
 //! Packetized elementary stream headers: ISO/IEC 13818-1 §2.4.3.6 and §2.4.3.7.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
 use crate::error::{Error, Result, decode_error};
 
@@ -10,6 +10,9 @@ pub(crate) const STREAM_ID_VIDEO: u8 = 0xE0;
 pub(crate) const STREAM_ID_AUDIO: u8 = 0xC0;
 /// `private_stream_1`, which HLS timed metadata uses for ID3 PES packets.
 pub(crate) const STREAM_ID_PRIVATE_1: u8 = 0xBD;
+
+/// The longest header [`write_header`] writes: 9 fixed bytes, then PTS and DTS (§2.4.3.7).
+pub(crate) const MAX_HEADER_LEN: usize = 19;
 
 /// Timestamps are 33-bit counters of a 90 kHz clock (§2.4.3.7).
 pub(crate) const TIMESTAMP_MASK: u64 = (1 << 33) - 1;
@@ -94,7 +97,7 @@ fn read_timestamp(b: Option<&[u8]>) -> Result<u64> {
         | u64::from(b[4] >> 1))
 }
 
-fn write_timestamp(out: &mut BytesMut, prefix: u8, ts: u64) {
+fn write_timestamp(out: &mut impl BufMut, prefix: u8, ts: u64) {
     let ts = ts & TIMESTAMP_MASK;
     out.put_u8((prefix << 4) | (((ts >> 30) as u8 & 0x7) << 1) | 1);
     out.put_u8((ts >> 22) as u8);
@@ -107,7 +110,7 @@ fn write_timestamp(out: &mut BytesMut, prefix: u8, ts: u64) {
 /// §2.4.3.7 requires. `unbounded_allowed` permits `PES_packet_length` 0 when the packet is too
 /// long for 16 bits, which §2.4.3.7 only allows for video in transport streams.
 pub(crate) fn write_header(
-    out: &mut BytesMut,
+    out: &mut impl BufMut,
     stream_id: u8,
     pts: u64,
     dts: u64,
@@ -142,6 +145,7 @@ pub(crate) fn write_header(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
 
     #[test]
     fn write_then_parse() {

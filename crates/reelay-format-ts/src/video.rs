@@ -3,6 +3,7 @@
 //! §8.3.3.1 `hvcC`) and the access units Apple HLS expects in MPEG-TS: an access unit delimiter
 //! first and the parameter sets before every random access picture.
 
+#[cfg(test)]
 use bytes::{BufMut, BytesMut};
 
 use crate::annexb::{length_prefixed_nal_units, nal_units};
@@ -231,12 +232,32 @@ impl VideoWriter {
     /// parameter sets when the picture is a random access point that lacks them, then the
     /// sample's NAL units except its own delimiters. Returns whether the access unit is a random
     /// access point (the caller's flag, or an IDR / IRAP slice).
+    #[cfg(test)]
     pub fn write_access_unit(
         &mut self,
         sample: &[u8],
         keyframe: bool,
         out: &mut BytesMut,
     ) -> Result<bool> {
+        let mut parts = Vec::new();
+        let random_access = self.access_unit_parts(sample, keyframe, &mut parts)?;
+        for part in parts {
+            out.put_slice(part);
+        }
+        Ok(random_access)
+    }
+
+    /// [`Self::write_access_unit`] as a gather list: the pieces of the Annex B access unit, in
+    /// order, borrowed from `sample` and the remembered parameter sets, so that the muxer
+    /// copies each byte once, straight into transport packets.
+    pub fn access_unit_parts<'a>(
+        &'a mut self,
+        sample: &'a [u8],
+        keyframe: bool,
+        parts: &mut Vec<&'a [u8]>,
+    ) -> Result<bool> {
+        /// A 4-byte start code (`zero_byte` + `start_code_prefix_one_3bytes`, Annex B.1.1).
+        const START_CODE: &[u8] = &[0, 0, 0, 1];
         let nals: Vec<&[u8]> = match self.length_size {
             Some(size) => length_prefixed_nal_units(sample, size)?,
             None => {
@@ -259,20 +280,21 @@ impl VideoWriter {
         let random_access = keyframe || kinds.contains(&NalKind::RandomAccessSlice);
         let has_sps = kinds.contains(&NalKind::ParameterSet(1));
         self.remember(nals.iter().copied())?;
+        let this: &'a Self = self;
 
-        let start_code = [0u8, 0, 0, 1];
-        out.put_slice(&start_code);
-        out.put_slice(self.codec.access_unit_delimiter());
+        parts.reserve(2 + 2 * (nals.len() + this.parameter_sets.len()));
+        parts.push(START_CODE);
+        parts.push(this.codec.access_unit_delimiter());
         if random_access && !has_sps {
-            for set in &self.parameter_sets {
-                out.put_slice(&start_code);
-                out.put_slice(set);
+            for set in &this.parameter_sets {
+                parts.push(START_CODE);
+                parts.push(set);
             }
         }
         for (nal, kind) in nals.iter().zip(&kinds) {
             if *kind != NalKind::AccessUnitDelimiter {
-                out.put_slice(&start_code);
-                out.put_slice(nal);
+                parts.push(START_CODE);
+                parts.push(nal);
             }
         }
         Ok(random_access)

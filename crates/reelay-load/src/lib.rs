@@ -7,6 +7,7 @@
 //!
 //! Only `http://` endpoints are supported: the tool is meant for a server on the same machine.
 
+pub mod fetch;
 mod histogram;
 
 use std::collections::BTreeMap;

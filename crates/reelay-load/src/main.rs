@@ -73,6 +73,17 @@ fn parse_header(raw: &str) -> anyhow::Result<(String, String)> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `reelay-load fetch ...`: the URL-list mode (see `reelay_load::fetch`).
+    if std::env::args().nth(1).as_deref() == Some("fetch") {
+        return match fetch(FetchArgs::parse_from(std::env::args().skip(1))).await {
+            Ok(true) => std::process::ExitCode::SUCCESS,
+            Ok(false) => std::process::ExitCode::from(1),
+            Err(err) => {
+                eprintln!("reelay-load fetch: {err:#}");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
     match load(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -116,4 +127,50 @@ async fn load(args: Args) -> anyhow::Result<()> {
         print!("{}", report.table());
     }
     Ok(())
+}
+
+/// `reelay-load fetch`: GETs every URL of a list once over keep-alive connections, discarding
+/// the bodies; exits 1 unless every response is 2xx with exactly its Content-Length.
+#[derive(Parser, Debug)]
+#[command(name = "reelay-load fetch")]
+struct FetchArgs {
+    /// Endpoint, http://host:port.
+    #[arg(long)]
+    endpoint: String,
+    /// File with one URL (under the endpoint) or path per line; `-` reads standard input.
+    #[arg(long)]
+    urls: std::path::PathBuf,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Per-request timeout.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+async fn fetch(args: FetchArgs) -> anyhow::Result<bool> {
+    use reelay_load::fetch::{FetchConfig, fetch_list, parse_list};
+    let text = if args.urls.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(&args.urls)
+            .with_context(|| format!("reading {}", args.urls.display()))?
+    };
+    let paths = parse_list(&args.endpoint, &text)?;
+    let report = fetch_list(FetchConfig {
+        endpoint: args.endpoint,
+        paths,
+        concurrency: args.concurrency,
+        timeout: args.timeout,
+    })
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(report.complete())
 }

@@ -5,6 +5,7 @@ use crate::dispatch;
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use reelay_api_common::{Clock, Deps, Endpoints};
 use reelay_aws::{Service, ServiceId};
 use std::collections::HashMap;
@@ -224,6 +225,14 @@ pub async fn start_with_services(
     let task = tokio::spawn(async move {
         // Connect info gives handlers the peer address: playback's country hook and viewer
         // counts, and the client IP of egress access logs.
+        // Nagle's algorithm would hold back the small last write of a response made of several
+        // buffers (fMP4 segments go out as a header plus slices of the source) until the client's
+        // delayed ACK, adding up to 40 ms per response; responses are already written in full frames.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -3,9 +3,23 @@
 //! Keys start with the random egress ids of the asset and configuration, which are never
 //! reused, so an entry can never be served for another asset or configuration (not even after
 //! `POST /_reelay/reset`); eviction is first-in first-out by total size.
+//!
+//! Admission: an entry weighing more than [`ADMIT_AT_ONCE_MAX`] is only stored when its key
+//! missed before. Segments are mostly fetched once (a player walks through them, a CDN asks
+//! once per edge), so storing each one on its first request fills the cache with entries that
+//! are never read again and evicts the manifests and the few segments that are hot; a key asked
+//! for twice is likely to be asked for again. Misses are remembered as 64-bit hashes in a
+//! bounded ring of [`MAX_REMEMBERED_MISSES`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
+
+/// Entries up to this weight are stored on their first `put` (manifests, init segments).
+pub const ADMIT_AT_ONCE_MAX: usize = 256 * 1024;
+/// Keys whose misses are remembered for admission (8 bytes each, twice).
+pub const MAX_REMEMBERED_MISSES: usize = 65_536;
 
 /// A FIFO cache bounded by the sum of the entries' weights.
 pub struct Cache<V: Clone> {
@@ -17,6 +31,15 @@ struct Inner<V> {
     map: HashMap<String, (V, usize)>,
     order: VecDeque<String>,
     weight: usize,
+    /// Hashes of keys that missed, oldest first, and the same as a set.
+    missed: VecDeque<u64>,
+    missed_set: HashSet<u64>,
+}
+
+fn key_hash(key: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 impl<V: Clone> Cache<V> {
@@ -27,31 +50,53 @@ impl<V: Clone> Cache<V> {
                 map: HashMap::new(),
                 order: VecDeque::new(),
                 weight: 0,
+                missed: VecDeque::new(),
+                missed_set: HashSet::new(),
             }),
             capacity,
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The entry under `key`.
     pub fn get(&self, key: &str) -> Option<V> {
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        inner.map.get(key).map(|(v, _)| v.clone())
+        self.lock().map.get(key).map(|(v, _)| v.clone())
     }
 
     /// Stores `value` with `weight`; values heavier than the whole cache are not kept.
     pub fn put(&self, key: String, value: V, weight: usize) {
+        self.put_with(key, weight, || value);
+    }
+
+    /// Stores the value `make` returns with `weight` when the entry is admitted (see the module
+    /// documentation); `make` is not called otherwise, so a caller can prepare the value for
+    /// keeping (for example copy it out of larger buffers) only when it will be kept.
+    pub fn put_with(&self, key: String, weight: usize, make: impl FnOnce() -> V) {
         if weight > self.capacity {
             return;
         }
-        let mut inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self.lock();
         if inner.map.contains_key(&key) {
             return;
+        }
+        if weight > ADMIT_AT_ONCE_MAX {
+            let h = key_hash(&key);
+            if !inner.missed_set.contains(&h) {
+                // First miss of this key: remember it, keep nothing.
+                if inner.missed.len() >= MAX_REMEMBERED_MISSES
+                    && let Some(old) = inner.missed.pop_front()
+                {
+                    inner.missed_set.remove(&old);
+                }
+                inner.missed.push_back(h);
+                inner.missed_set.insert(h);
+                return;
+            }
         }
         while inner.weight + weight > self.capacity {
             let Some(old) = inner.order.pop_front() else {
@@ -63,7 +108,7 @@ impl<V: Clone> Cache<V> {
         }
         inner.weight += weight;
         inner.order.push_back(key.clone());
-        inner.map.insert(key, (value, weight));
+        inner.map.insert(key, (make(), weight));
     }
 }
 
@@ -82,5 +127,33 @@ mod tests {
         assert_eq!(c.get("c"), Some(3));
         c.put("big".into(), 9, 11);
         assert_eq!(c.get("big"), None);
+    }
+
+    #[test]
+    fn large_entries_are_kept_from_their_second_miss() {
+        let big = ADMIT_AT_ONCE_MAX + 1;
+        let c = Cache::new(10 * big);
+        let mut made = 0;
+        c.put_with("seg".into(), big, || {
+            made += 1;
+            1
+        });
+        assert_eq!((c.get("seg"), made), (None, 0));
+        c.put_with("seg".into(), big, || {
+            made += 1;
+            2
+        });
+        assert_eq!((c.get("seg"), made), (Some(2), 1));
+        // Small entries at once.
+        c.put("m3u8".into(), 3, ADMIT_AT_ONCE_MAX);
+        assert_eq!(c.get("m3u8"), Some(3));
+        // The memory of misses is bounded: the oldest are forgotten.
+        for i in 0..=MAX_REMEMBERED_MISSES {
+            c.put(format!("once-{i}"), 0, big);
+        }
+        c.put("once-0".into(), 4, big);
+        assert_eq!(c.get("once-0"), None);
+        c.put(format!("once-{MAX_REMEMBERED_MISSES}"), 5, big);
+        assert_eq!(c.get(&format!("once-{MAX_REMEMBERED_MISSES}")), Some(5));
     }
 }

@@ -22,15 +22,15 @@
 
 use crate::Engine;
 use crate::cmaf::track_config;
-use crate::hls::{Built, PackError, Plan, read_samples};
+use crate::hls::{Built, PackError, Payload, Plan, read_sources};
 use crate::index::{AssetIndex, TrackCodec, TrackIndex};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reelay_aws::generated::mediapackage_vod::types::{
     DashManifest, DashPackage, HlsPackage, ManifestLayout, Profile, SegmentTemplateFormat,
     StreamSelection,
 };
 use reelay_blob::BlobStore;
-use reelay_format_mp4::{Codec, FourCc, init_segment, media_segment};
+use reelay_format_mp4::{Codec, FourCc, init_segment};
 use reelay_manifest_dash as mpd;
 use reelay_manifest_hls::codecs;
 use std::time::Duration;
@@ -448,7 +448,7 @@ impl<'a> Dash<'a> {
         blob: &BlobStore,
         t: usize,
         idx: usize,
-    ) -> Result<Bytes, PackError> {
+    ) -> Result<Payload, PackError> {
         let tr = &self.index().tracks[t];
         let span = self
             .plan
@@ -460,22 +460,15 @@ impl<'a> Dash<'a> {
         let Some(first) = samples.first() else {
             return Err(PackError::NotFound(format!("segment {} is empty", idx + 1)));
         };
-        let mut data = read_samples(blob, self.index(), tr, samples).await?;
-        if self.in_band()
-            && tr.codec.is_video()
-            && let Some(ps) = parameter_sets(tr.codec, &tr.config)
-            && let Some(d) = data.first_mut()
-        {
-            // The segment starts with a sync sample; its parameter sets go in front of it.
-            let mut b = BytesMut::with_capacity(ps.len() + d.len());
-            b.extend_from_slice(&ps);
-            b.extend_from_slice(d);
-            *d = b.freeze();
-        }
-        let fragment = crate::cmaf::track_fragment(tr, 1, first.dts, samples, data);
+        let sources = read_sources(blob, self.index(), &[(tr, samples)]).await?;
+        // The segment starts with a sync sample; its parameter sets go in front of it.
+        let prefix = if self.in_band() && tr.codec.is_video() {
+            parameter_sets(tr.codec, &tr.config).map(Bytes::from)
+        } else {
+            None
+        };
         let sequence = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-        media_segment(sequence, &[fragment])
-            .map_err(|e| PackError::Internal(format!("dash segment: {e}")))
+        crate::cmaf::fmp4_segment("dash", sequence, tr, first.dts, samples, &sources, prefix)
     }
 }
 
@@ -490,7 +483,7 @@ pub(crate) async fn egress(
     package: &serde_json::Value,
     key_prefix: &str,
     file: &str,
-) -> Result<(&'static str, Bytes), PackError> {
+) -> Result<(&'static str, Payload), PackError> {
     let parsed = DashFile::parse(file).ok_or_else(|| PackError::NotFound("not found".into()))?;
     let key = format!("{key_prefix}{file}");
     let media_type = |audio: bool| if audio { "audio/mp4" } else { "video/mp4" };
@@ -501,7 +494,7 @@ pub(crate) async fn egress(
         }
     };
     if let Some(b) = engine.bytes.get(&key) {
-        return Ok((content_type, b));
+        return Ok((content_type, Payload::from(b)));
     }
     if let Some(b) = engine.segments.get(&key) {
         return Ok((content_type, b.bytes));
@@ -514,21 +507,19 @@ pub(crate) async fn egress(
         DashFile::Mpd(name) => {
             let b = Bytes::from(dash.mpd(name)?);
             engine.bytes.put(key, b.clone(), b.len());
-            Ok((content_type, b))
+            Ok((content_type, Payload::from(b)))
         }
         DashFile::Init(audio, t) => {
             let b = dash.init(*audio, *t)?;
             engine.bytes.put(key, b.clone(), b.len());
-            Ok((content_type, b))
+            Ok((content_type, Payload::from(b)))
         }
         DashFile::Number(..) | DashFile::Time(..) => {
             let (_, t, idx) = dash.segment_index(&parsed)?;
             let b = dash.segment(&engine.deps.blob, t, idx).await?;
-            let built = Built {
-                bytes: b.clone(),
-                keyframes: Vec::new(),
-            };
-            engine.segments.put(key, built, b.len());
+            engine
+                .segments
+                .put_with(key, b.len(), || Built::kept(&b, Vec::new()));
             Ok((content_type, b))
         }
     }

@@ -351,8 +351,10 @@ async fn save_index(
     index: &AssetIndex,
 ) -> Result<u32, String> {
     delete_chunks(deps, scope, egress_id).await?;
+    if index.fits_compact() {
+        put_index_object(deps, scope, egress_id, &index.encode_compact()).await;
+    }
     let bytes = index.encode();
-    put_index_object(deps, scope, egress_id, &bytes).await;
     let chunks: Vec<&[u8]> = bytes.chunks(CHUNK_BYTES).collect();
     let n = chunks.len();
     for (batch_no, batch) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
@@ -419,16 +421,66 @@ async fn delete_chunks(deps: &Deps, scope: &Scope, egress_id: &str) -> Result<()
     }
 }
 
-/// Loads a persisted index.
+/// Loads a persisted index: its binary copy when there is a current one, else the chunk
+/// records (the authority), after which a current binary copy is written for the next time.
 pub async fn load_index(
     deps: &Deps,
     scope: &Scope,
     egress_id: &str,
     chunks: u32,
 ) -> Result<Arc<AssetIndex>, String> {
+    let started = std::time::Instant::now();
     if let Some(index) = get_index_object(deps, scope, egress_id).await {
+        tracing::debug!(
+            egress_id,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "asset index read from its binary copy"
+        );
         return Ok(Arc::new(index));
     }
+    let index = Arc::new(load_index_chunks(deps, scope, egress_id, chunks).await?);
+    tracing::debug!(
+        egress_id,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "asset index read from its chunk records"
+    );
+    if !index.fits_compact() {
+        return Ok(index);
+    }
+    // Missing, damaged or of an older encoding: replace it, off the request's path.
+    let (deps, scope, egress_id, copy) = (
+        deps.clone(),
+        scope.clone(),
+        egress_id.to_string(),
+        index.clone(),
+    );
+    tokio::spawn(async move {
+        let bytes = copy.encode_compact();
+        put_index_object(&deps, &scope, &egress_id, &bytes).await;
+    });
+    Ok(index)
+}
+
+/// Decodes an index on the blocking pool (it walks every sample), its tracks on up to two
+/// threads.
+async fn decode_off_runtime(bytes: Vec<u8>) -> Result<AssetIndex, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(DECODE_THREADS));
+    tokio::task::spawn_blocking(move || AssetIndex::decode_parallel(&bytes, threads))
+        .await
+        .map_err(|e| format!("index decoder: {e}"))?
+        .map_err(|e| e.to_string())
+}
+
+/// Threads that decode one index: the tracks' samples are independent, and the first request
+/// after a restart waits for all of them.
+const DECODE_THREADS: usize = 2;
+
+async fn load_index_chunks(
+    deps: &Deps,
+    scope: &Scope,
+    egress_id: &str,
+    chunks: u32,
+) -> Result<AssetIndex, String> {
     let mut bytes = Vec::new();
     for n in 0..chunks as usize {
         let rec = deps
@@ -447,9 +499,7 @@ pub async fn load_index(
             .map_err(|e| format!("index chunk {n}: {e}"))?;
         bytes.extend_from_slice(&raw);
     }
-    AssetIndex::decode(&bytes)
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+    decode_off_runtime(bytes).await
 }
 
 /// Where the binary copy of an asset's index goes: beside its remuxed samples, so that
@@ -487,8 +537,9 @@ async fn put_index_object(deps: &Deps, scope: &Scope, egress_id: &str, bytes: &[
     }
 }
 
-/// The binary copy of the index, if it exists and decodes (the encoding is versioned and
-/// checked, so a damaged copy is refused and the chunks are read instead).
+/// The binary copy of the index, if it exists, has the current (compact) encoding and decodes:
+/// the encoding is versioned and checked, so a copy written by an older release or damaged is
+/// refused, and the chunks are read instead.
 async fn get_index_object(deps: &Deps, scope: &Scope, egress_id: &str) -> Option<AssetIndex> {
     use futures::TryStreamExt;
     let place = index_object(scope, egress_id);
@@ -510,14 +561,133 @@ async fn get_index_object(deps: &Deps, scope: &Scope, egress_id: &str) -> Option
     }
     let mut bytes = Vec::with_capacity(usize::try_from(body.info.size).ok()?);
     let mut stream = body.stream;
+    let older = |bytes: &[u8]| {
+        let older = !AssetIndex::is_compact(bytes);
+        if older {
+            tracing::debug!("the binary copy of an asset index has another encoding");
+        }
+        older
+    };
+    let mut checked = false;
     while let Some(chunk) = stream.try_next().await.ok()? {
         bytes.extend_from_slice(&chunk);
+        // An older copy is refused on its first bytes rather than read to the end.
+        if !checked && bytes.len() > 8 {
+            if older(&bytes) {
+                return None;
+            }
+            checked = true;
+        }
     }
-    match AssetIndex::decode(&bytes) {
+    if older(&bytes) {
+        return None;
+    }
+    match decode_off_runtime(bytes).await {
         Ok(i) => Some(i),
         Err(e) => {
             tracing::warn!(error = %e, "the binary copy of an asset index does not decode");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::fixtures::odd_index;
+    use reelay_api_common::{Clock, Endpoints};
+
+    async fn deps() -> Deps {
+        Deps {
+            store: reelay_store::open("sqlite::memory:", reelay_store::StoreConfig::default())
+                .await
+                .expect("in-memory store"),
+            blob: Arc::new(reelay_blob::BlobStore::in_memory()),
+            clock: Arc::new(Clock::default()),
+            endpoints: Endpoints {
+                public_url: "http://reelay.test:4599".into(),
+                rtmp: "rtmp://reelay.test:1935".into(),
+                rtmps: None,
+                srt: "srt://reelay.test:9000".into(),
+                ice_servers: Vec::new(),
+            },
+        }
+    }
+
+    fn copy_key(scope: &Scope, egress_id: &str) -> (String, String) {
+        let place = index_object(scope, egress_id);
+        (place.bucket, format!("{}{INDEX_OBJECT}", place.prefix))
+    }
+
+    async fn read_copy(deps: &Deps, scope: &Scope, egress_id: &str) -> Option<Vec<u8>> {
+        let (bucket, key) = copy_key(scope, egress_id);
+        let info = deps.blob.head_object(&bucket, &key).await.ok()?;
+        let bytes = deps
+            .blob
+            .read_range(&bucket, &key, 0..info.size)
+            .await
+            .ok()?;
+        Some(bytes.to_vec())
+    }
+
+    /// Waits (bounded) until the binary copy holds `want`.
+    async fn copy_becomes(deps: &Deps, scope: &Scope, egress_id: &str, want: &[u8]) -> bool {
+        for _ in 0..1000 {
+            if read_copy(deps, scope, egress_id).await.as_deref() == Some(want) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn the_compact_copy_is_read_and_any_other_falls_back_to_the_chunks() {
+        let deps = deps().await;
+        let scope = Scope::new("111122223333", "eu-west-1");
+        let id = "0123456789abcdef";
+        let idx = odd_index(5);
+        let chunks = save_index(&deps, &scope, id, &idx).await.unwrap();
+        assert!(chunks >= 1);
+        // Ingest writes the compact encoding, and loading reads it.
+        assert_eq!(
+            read_copy(&deps, &scope, id).await,
+            Some(idx.encode_compact())
+        );
+        assert_eq!(*load_index(&deps, &scope, id, chunks).await.unwrap(), idx);
+        // A current copy is trusted: one of another index is what loads (so the copy, not the
+        // chunks, was read).
+        let other = odd_index(6);
+        put_index_object(&deps, &scope, id, &other.encode_compact()).await;
+        assert_eq!(*load_index(&deps, &scope, id, chunks).await.unwrap(), other);
+        // A copy from an older release (version 1, here of another index), damaged ones, a
+        // foreign file and no copy at all: the chunks are read, then a current copy is
+        // written back.
+        let compact = idx.encode_compact();
+        let mut newer = compact.clone();
+        newer[4] = 9;
+        let replacements: Vec<Option<Vec<u8>>> = vec![
+            Some(other.encode()),
+            Some(compact[..compact.len() / 2].to_vec()),
+            Some(newer),
+            Some(b"{\"not\": \"an index\"}".to_vec()),
+            None,
+        ];
+        for (n, replacement) in replacements.into_iter().enumerate() {
+            match replacement {
+                Some(bytes) => put_index_object(&deps, &scope, id, &bytes).await,
+                None => {
+                    let (bucket, key) = copy_key(&scope, id);
+                    deps.blob.delete_object(&bucket, &key).await.unwrap();
+                }
+            }
+            let loaded = load_index(&deps, &scope, id, chunks).await.unwrap();
+            assert_eq!(*loaded, idx, "case {n}");
+            assert!(copy_becomes(&deps, &scope, id, &compact).await, "case {n}");
+        }
+        // Without the chunks the asset does not load, whatever the copy.
+        put_index_object(&deps, &scope, id, &other.encode()).await;
+        delete_chunks(&deps, &scope, id).await.unwrap();
+        assert!(load_index(&deps, &scope, id, chunks).await.is_err());
     }
 }

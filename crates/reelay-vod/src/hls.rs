@@ -557,37 +557,51 @@ impl<'a> Plan<'a> {
                 }
             }
         }
-        // Fetch every sample's bytes, grouped by source file.
-        let mut items: Vec<(i64, usize, IdxSample, Bytes)> = Vec::new();
+        // Every track's bytes in one pass over each source (video and its muxed audio are
+        // interleaved in the same file, so their ranges merge into one read).
+        let wanted: Vec<(&TrackIndex, &[IdxSample])> = parts
+            .iter()
+            .map(|(tr_i, span)| {
+                let tr = &self.index.tracks[*tr_i];
+                (tr, &tr.samples[span.clone()])
+            })
+            .collect();
+        let sources = read_sources(blob, self.index, &wanted).await?;
+        let mut items: Vec<(i64, usize, IdxSample)> = Vec::new();
+        let mut es_bytes = 0usize;
         for (tr_i, span) in &parts {
             let tr = &self.index.tracks[*tr_i];
-            let samples = &tr.samples[span.clone()];
-            let data = read_samples(blob, self.index, tr, samples).await?;
-            for (s, d) in samples.iter().zip(data) {
-                items.push((to_90k(tr, s.dts as i64), *tr_i, *s, d));
+            for s in &tr.samples[span.clone()] {
+                items.push((to_90k(tr, s.dts as i64), *tr_i, *s));
+                es_bytes += s.size as usize;
             }
         }
         // Decode order across tracks, video first on ties (stable sort keeps per-track order).
-        items.sort_by_key(|(dts, tr_i, _, _)| (*dts, Some(*tr_i) != video_track));
+        items.sort_by_key(|(dts, tr_i, _)| (*dts, Some(*tr_i) != video_track));
         let mut mux = Muxer::new(config).map_err(|e| PackError::Internal(format!("ts: {e}")))?;
-        let mut out = BytesMut::new();
+        // Room for every packet, so the buffer is never moved: 184 payload bytes per 188, plus
+        // per sample its PES / ADTS headers, delimiter, parameter sets, a PCR-only packet and
+        // the last partial packet.
+        let per_sample = 3 * 188 + self.index.tracks[parts[0].0].config.len();
+        let mut out = BytesMut::with_capacity(
+            2 * 188 + es_bytes.div_ceil(184) * 188 + items.len() * per_sample,
+        );
         out.extend_from_slice(&mux.write_pat_pmt());
         let mut keyframes = Vec::new();
-        for (dts90, tr_i, s, data) in &items {
+        for (dts90, tr_i, s) in &items {
             let tr = &self.index.tracks[*tr_i];
+            let data = sources.sample(tr, s)?;
             let sample = if Some(*tr_i) == video_track {
                 let pts90 = to_90k(tr, s.pts());
-                Sample::video(clamp(pts90), clamp(*dts90), s.sync, data)
+                Sample::video(clamp(pts90), clamp(*dts90), s.sync, &data)
             } else if Some(*tr_i) == audio_track {
-                Sample::audio(clamp(*dts90), data)
+                Sample::audio(clamp(*dts90), &data)
             } else {
                 continue;
             };
             let at = out.len() as u64;
-            let bytes = mux
-                .write_sample(&sample)
+            mux.write_sample_into(&sample, &mut out)
                 .map_err(|e| PackError::Internal(format!("ts: {e}")))?;
-            out.extend_from_slice(&bytes);
             if Some(*tr_i) == video_track && s.sync {
                 // The first I-frame of a segment includes the PAT and PMT before it.
                 let start = if keyframes.is_empty() { 0 } else { at };
@@ -595,7 +609,7 @@ impl<'a> Plan<'a> {
             }
         }
         Ok(Built {
-            bytes: out.freeze(),
+            bytes: Payload::from(out.freeze()),
             keyframes,
         })
     }
@@ -604,10 +618,104 @@ impl<'a> Plan<'a> {
 /// A built segment and the byte ranges of its video keyframes.
 #[derive(Debug, Clone)]
 pub struct Built {
-    /// The TS bytes.
-    pub bytes: Bytes,
-    /// Byte range of each keyframe's packets (the first from the segment start).
+    /// The segment's bytes.
+    pub bytes: Payload,
+    /// Byte range of each keyframe's packets (the first from the segment start), for TS.
     pub keyframes: Vec<Range<u64>>,
+}
+
+impl Built {
+    /// A copy of `bytes` to keep in a cache: one buffer of exactly its length, so the cache's
+    /// weight is the memory it holds (slices of source reads would keep whole reads alive).
+    pub(crate) fn kept(bytes: &Payload, keyframes: Vec<Range<u64>>) -> Built {
+        Built {
+            bytes: Payload::from(bytes.to_bytes()),
+            keyframes,
+        }
+    }
+}
+
+/// A response body as a list of buffers sent one after the other: an fMP4 segment is its
+/// `moof` + `mdat` header followed by slices of the buffers read from the source, so the
+/// sample data is never copied in user space (the socket write is the only copy).
+#[derive(Debug, Clone, Default)]
+pub struct Payload {
+    parts: Vec<Bytes>,
+    len: usize,
+}
+
+impl From<Bytes> for Payload {
+    fn from(b: Bytes) -> Self {
+        Payload {
+            len: b.len(),
+            parts: if b.is_empty() { Vec::new() } else { vec![b] },
+        }
+    }
+}
+
+impl Payload {
+    /// A payload of `parts` in order (empty ones are dropped).
+    pub fn from_parts(parts: Vec<Bytes>) -> Self {
+        let parts: Vec<Bytes> = parts.into_iter().filter(|b| !b.is_empty()).collect();
+        Payload {
+            len: parts.iter().map(Bytes::len).sum(),
+            parts,
+        }
+    }
+
+    /// Total length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The buffers, in order.
+    pub fn parts(&self) -> &[Bytes] {
+        &self.parts
+    }
+
+    /// Takes the buffers, in order.
+    pub fn into_parts(self) -> Vec<Bytes> {
+        self.parts
+    }
+
+    /// Bytes `range` (clamped to the length), still without copying.
+    pub fn slice(&self, range: Range<usize>) -> Payload {
+        let (start, end) = (range.start.min(self.len), range.end.min(self.len));
+        let mut parts = Vec::new();
+        let mut at = 0usize;
+        for p in &self.parts {
+            let (a, b) = (at, at + p.len());
+            at = b;
+            if b <= start || a >= end || start >= end {
+                continue;
+            }
+            parts.push(p.slice(start.max(a) - a..end.min(b) - a));
+        }
+        Payload {
+            len: end.saturating_sub(start),
+            parts,
+        }
+    }
+
+    /// The bytes in one buffer (a copy unless there is at most one part).
+    pub fn to_bytes(&self) -> Bytes {
+        match self.parts.as_slice() {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => {
+                let mut b = BytesMut::with_capacity(self.len);
+                for p in many {
+                    b.extend_from_slice(p);
+                }
+                b.freeze()
+            }
+        }
+    }
 }
 
 fn to_90k(tr: &TrackIndex, t: i64) -> i64 {
@@ -622,55 +730,319 @@ fn clamp(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// Reads the data of `samples` (in order) from the track's source, merging nearby samples
-/// into one range read.
+/// Contiguous byte ranges covering `ranges` (start, length), in file order: ranges closer than
+/// [`MAX_GAP_BYTES`] merge (the gap is read through, which costs less than another request),
+/// and no run grows past [`MAX_RUN_BYTES`] unless a single range is that long.
+pub(crate) fn plan_runs(mut ranges: Vec<(u64, u64)>) -> Vec<Range<u64>> {
+    ranges.sort_unstable();
+    let mut runs: Vec<Range<u64>> = Vec::new();
+    for (offset, len) in ranges {
+        let end = offset.saturating_add(len);
+        match runs.last_mut() {
+            Some(r)
+                if offset <= r.end.saturating_add(MAX_GAP_BYTES)
+                    && end.max(r.end) - r.start <= MAX_RUN_BYTES =>
+            {
+                r.end = r.end.max(end);
+            }
+            _ => runs.push(offset..end),
+        }
+    }
+    runs
+}
+
+/// Byte ranges of one source file, held as the buffers the object store returned (no copy
+/// into one contiguous buffer); sorted by offset and not overlapping.
+#[derive(Debug, Default)]
+pub(crate) struct SourceBytes {
+    chunks: Vec<(u64, Bytes)>,
+}
+
+impl SourceBytes {
+    /// Adds a buffer holding the file's bytes from `offset`.
+    pub(crate) fn push(&mut self, offset: u64, b: Bytes) {
+        if !b.is_empty() {
+            self.chunks.push((offset, b));
+        }
+    }
+
+    fn sort(&mut self) {
+        self.chunks.sort_unstable_by_key(|(o, _)| *o);
+    }
+
+    /// Appends zero-copy slices covering `offset..offset + len` to `out`; `false` when some of
+    /// those bytes were not read.
+    pub(crate) fn pieces(&self, offset: u64, len: u64, out: &mut Vec<Bytes>) -> bool {
+        let end = offset.saturating_add(len);
+        let mut at = offset;
+        // The last chunk starting at or before `offset`.
+        let mut i = self.chunks.partition_point(|(o, _)| *o <= offset);
+        if i == 0 {
+            return len == 0;
+        }
+        i -= 1;
+        while at < end {
+            let Some((o, b)) = self.chunks.get(i) else {
+                return false;
+            };
+            let b_end = o + b.len() as u64;
+            if *o > at || b_end <= at {
+                return false;
+            }
+            let stop = end.min(b_end);
+            out.push(b.slice((at - o) as usize..(stop - o) as usize));
+            at = stop;
+            i += 1;
+        }
+        true
+    }
+
+    /// `offset..offset + len` as one buffer: a slice when it lies in one chunk, else a copy.
+    pub(crate) fn contiguous(&self, offset: u64, len: u64) -> Option<Bytes> {
+        let mut pieces = Vec::with_capacity(1);
+        if !self.pieces(offset, len, &mut pieces) {
+            return None;
+        }
+        Some(Payload::from_parts(pieces).to_bytes())
+    }
+}
+
+/// The bytes of some samples of an asset's sources, by source number.
+pub(crate) struct Sources {
+    by_source: Vec<(u32, SourceBytes)>,
+    keys: Vec<String>,
+}
+
+impl Sources {
+    fn of(&self, tr: &TrackIndex) -> Result<&SourceBytes, PackError> {
+        self.by_source
+            .iter()
+            .find(|(s, _)| *s == tr.source)
+            .map(|(_, b)| b)
+            .ok_or_else(|| PackError::Internal("track source was not read".into()))
+    }
+
+    fn short(&self, tr: &TrackIndex) -> PackError {
+        let key = self
+            .keys
+            .get(tr.source as usize)
+            .map_or("?", String::as_str);
+        PackError::Internal(format!("source '{key}' is shorter than its index"))
+    }
+
+    /// One sample's bytes in one buffer (a slice of what was read, unless it straddles two of
+    /// the store's buffers).
+    pub(crate) fn sample(&self, tr: &TrackIndex, s: &IdxSample) -> Result<Bytes, PackError> {
+        self.of(tr)?
+            .contiguous(s.offset, u64::from(s.size))
+            .ok_or_else(|| self.short(tr))
+    }
+
+    /// Zero-copy slices of `samples`' bytes in order, appended to `out`: samples that follow
+    /// each other in the file become one slice.
+    pub(crate) fn sample_data(
+        &self,
+        tr: &TrackIndex,
+        samples: &[IdxSample],
+        out: &mut Vec<Bytes>,
+    ) -> Result<(), PackError> {
+        let src = self.of(tr)?;
+        let mut i = 0;
+        while i < samples.len() {
+            let start = samples[i].offset;
+            let mut end = start + u64::from(samples[i].size);
+            let mut j = i + 1;
+            while j < samples.len() && samples[j].offset == end {
+                end += u64::from(samples[j].size);
+                j += 1;
+            }
+            if !src.pieces(start, end - start, out) {
+                return Err(self.short(tr));
+            }
+            i = j;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the bytes of every sample in `wanted` (track, samples) from the sources, one range
+/// read per run of nearby samples of a source across all the tracks (see [`plan_runs`]), and
+/// keeps the store's buffers as they come.
+pub(crate) async fn read_sources(
+    blob: &BlobStore,
+    index: &AssetIndex,
+    wanted: &[(&TrackIndex, &[IdxSample])],
+) -> Result<Sources, PackError> {
+    let mut by_source: Vec<(u32, Vec<(u64, u64)>)> = Vec::new();
+    for (tr, samples) in wanted {
+        let k = match by_source.iter().position(|(s, _)| *s == tr.source) {
+            Some(k) => k,
+            None => {
+                by_source.push((tr.source, Vec::new()));
+                by_source.len() - 1
+            }
+        };
+        by_source[k]
+            .1
+            .extend(samples.iter().map(|s| (s.offset, u64::from(s.size))));
+    }
+    let mut out = Sources {
+        by_source: Vec::with_capacity(by_source.len()),
+        keys: index.sources.clone(),
+    };
+    for (source, ranges) in by_source {
+        let key = index
+            .sources
+            .get(source as usize)
+            .ok_or_else(|| PackError::Internal("track source out of range".into()))?;
+        let mut bytes = SourceBytes::default();
+        for run in plan_runs(ranges) {
+            if run.is_empty() {
+                continue;
+            }
+            // Only a single sample can make a run longer than MAX_RUN_BYTES; the same bound
+            // as the store's small-read limit keeps a hostile index from filling memory.
+            if run.end - run.start > reelay_blob::limits::MAX_READ_RANGE {
+                return Err(PackError::Internal(format!(
+                    "source '{key}' has a sample larger than {} bytes",
+                    reelay_blob::limits::MAX_READ_RANGE
+                )));
+            }
+            let read_err =
+                |e: reelay_blob::Error| PackError::Internal(format!("reading source '{key}': {e}"));
+            let body = blob
+                .get_object(
+                    &index.bucket,
+                    key,
+                    Some(reelay_blob::ByteRange::FromTo(run.start, run.end - 1)),
+                    &reelay_blob::Conditions::default(),
+                )
+                .await
+                .map_err(read_err)?;
+            let mut at = body.range.start;
+            let mut stream = body.stream;
+            while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+                let chunk = chunk.map_err(read_err)?;
+                let len = chunk.len() as u64;
+                bytes.push(at, chunk);
+                at += len;
+            }
+            if at < run.end {
+                return Err(PackError::Internal(format!(
+                    "source '{key}' is shorter than its index"
+                )));
+            }
+        }
+        bytes.sort();
+        out.by_source.push((source, bytes));
+    }
+    Ok(out)
+}
+
+/// Reads the data of `samples` (in order) from the track's source, one buffer per sample.
 pub async fn read_samples(
     blob: &BlobStore,
     index: &AssetIndex,
     tr: &TrackIndex,
     samples: &[IdxSample],
 ) -> Result<Vec<Bytes>, PackError> {
-    let key = index
-        .sources
-        .get(tr.source as usize)
-        .ok_or_else(|| PackError::Internal("track source out of range".into()))?;
-    let mut order: Vec<usize> = (0..samples.len()).collect();
-    order.sort_by_key(|&i| samples[i].offset);
-    let mut out = vec![Bytes::new(); samples.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let start = samples[order[i]].offset;
-        let mut end = start + u64::from(samples[order[i]].size);
-        let mut j = i + 1;
-        while j < order.len() {
-            let s = &samples[order[j]];
-            let s_end = s.offset + u64::from(s.size);
-            if s.offset > end + MAX_GAP_BYTES || s_end.max(end) - start > MAX_RUN_BYTES {
-                break;
-            }
-            end = end.max(s_end);
-            j += 1;
-        }
-        let buf = blob
-            .read_range(&index.bucket, key, start..end)
-            .await
-            .map_err(|e| PackError::Internal(format!("reading source '{key}': {e}")))?;
-        for &k in &order[i..j] {
-            let s = &samples[k];
-            let a = (s.offset - start) as usize;
-            let b = a + s.size as usize;
-            out[k] = buf.get(a..b).map(|_| buf.slice(a..b)).ok_or_else(|| {
-                PackError::Internal(format!("source '{key}' is shorter than its index"))
-            })?;
-        }
-        i = j;
-    }
-    Ok(out)
+    let sources = read_sources(blob, index, &[(tr, samples)]).await?;
+    samples.iter().map(|s| sources.sample(tr, s)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_merge_nearby_ranges_only() {
+        assert_eq!(plan_runs(vec![]), Vec::<Range<u64>>::new());
+        // Unsorted, overlapping, and a gap just within / just beyond MAX_GAP_BYTES.
+        let runs = plan_runs(vec![
+            (1000, 10),
+            (0, 100),
+            (50, 100),
+            (150 + MAX_GAP_BYTES, 5),
+            (1_000_000, 1),
+        ]);
+        assert_eq!(runs, vec![0..155 + MAX_GAP_BYTES, 1_000_000..1_000_001]);
+        // A run stops growing at MAX_RUN_BYTES; one long range stays whole.
+        let runs = plan_runs(vec![(0, MAX_RUN_BYTES), (MAX_RUN_BYTES, 1)]);
+        assert_eq!(
+            runs,
+            vec![0..MAX_RUN_BYTES, MAX_RUN_BYTES..MAX_RUN_BYTES + 1]
+        );
+        assert_eq!(plan_runs(vec![(7, 3 * MAX_RUN_BYTES)]).len(), 1);
+    }
+
+    #[test]
+    fn source_bytes_slice_across_buffers_without_copying_inside_one() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        let mut src = SourceBytes::default();
+        // Buffers of 1000 bytes from offset 500, pushed out of order.
+        for start in [1500usize, 500, 2500] {
+            src.push(
+                start as u64,
+                Bytes::copy_from_slice(&data[start..(start + 1000).min(3000)]),
+            );
+        }
+        src.sort();
+        for (offset, len) in [
+            (500u64, 10u64),
+            (1490, 20),
+            (600, 2300),
+            (2999, 1),
+            (500, 2500),
+            (0, 0),
+        ] {
+            let mut out = Vec::new();
+            assert!(src.pieces(offset, len, &mut out), "{offset}+{len}");
+            let joined = Payload::from_parts(out.clone()).to_bytes();
+            assert_eq!(&joined[..], &data[offset as usize..(offset + len) as usize]);
+            // One piece per buffer touched.
+            let touched = if len == 0 {
+                0
+            } else {
+                ((offset + len - 1 - 500) / 1000 - (offset - 500) / 1000 + 1) as usize
+            };
+            assert_eq!(out.len(), touched, "{offset}+{len}");
+            assert_eq!(src.contiguous(offset, len).unwrap(), joined);
+        }
+        // Bytes that were not read.
+        let mut out = Vec::new();
+        assert!(!src.pieces(499, 2, &mut out));
+        assert!(!src.pieces(2999, 2, &mut out));
+        assert!(!src.pieces(10_000, 1, &mut out));
+        assert!(src.contiguous(400, 10).is_none());
+        // A hole between two buffers.
+        let mut holes = SourceBytes::default();
+        holes.push(0, Bytes::from_static(b"abcd"));
+        holes.push(10, Bytes::from_static(b"efgh"));
+        assert!(!holes.pieces(2, 10, &mut out));
+    }
+
+    #[test]
+    fn payload_slices_span_parts() {
+        let p = Payload::from_parts(vec![
+            Bytes::from_static(b"abc"),
+            Bytes::new(),
+            Bytes::from_static(b"defg"),
+            Bytes::from_static(b"h"),
+        ]);
+        assert_eq!(p.len(), 8);
+        assert_eq!(p.parts().len(), 3);
+        assert_eq!(&p.to_bytes()[..], b"abcdefgh");
+        for a in 0..=8 {
+            for b in a..=10 {
+                let s = p.slice(a..b);
+                let want = &b"abcdefgh"[a.min(8)..b.min(8)];
+                assert_eq!(&s.to_bytes()[..], want, "{a}..{b}");
+                assert_eq!(s.len(), want.len());
+                assert!(s.parts().iter().all(|x| !x.is_empty()));
+            }
+        }
+        assert!(Payload::from(Bytes::new()).is_empty());
+    }
 
     #[test]
     fn file_names() {

@@ -7,7 +7,7 @@
 
 use crate::Engine;
 use crate::engine::load_index;
-use crate::hls::{Built, HlsFile, PackError, Plan};
+use crate::hls::{Built, HlsFile, PackError, Payload, Plan};
 use crate::index::AssetIndex;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -109,7 +109,7 @@ pub async fn serve(
     )
     .await
     {
-        Ok((content_type, body)) => respond(method.clone(), &headers, content_type, body),
+        Ok((content_type, body)) => respond(&method, &headers, content_type, body),
         Err(r) => r,
     };
     crate::access_log::after(
@@ -119,10 +119,10 @@ pub async fn serve(
 }
 
 fn respond(
-    method: Method,
+    method: &Method,
     headers: &HeaderMap,
     content_type: &'static str,
-    body: Bytes,
+    body: Payload,
 ) -> Response {
     let total = body.len() as u64;
     let range = headers
@@ -133,7 +133,7 @@ fn respond(
         None => (StatusCode::OK, body, None),
         Some(Some((a, b))) => (
             StatusCode::PARTIAL_CONTENT,
-            body.slice(a as usize..=b as usize),
+            body.slice(a as usize..b as usize + 1),
             Some(format!("bytes {a}-{b}/{total}")),
         ),
         Some(None) => {
@@ -145,10 +145,10 @@ fn respond(
         }
     };
     let len = slice.len();
-    let mut r = if method == Method::HEAD {
+    let mut r = if *method == Method::HEAD {
         Response::new(Body::empty())
     } else {
-        Response::new(Body::from(slice))
+        Response::new(payload_body(slice))
     };
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -165,6 +165,99 @@ fn respond(
     }
     cors(h);
     r
+}
+
+/// Most data frames of one response body. hyper's HTTP/1 writer queues at most 16 buffers
+/// (the head is one) before it flushes with one vectored write; a body in more frames goes
+/// out in several writes, and without `TCP_NODELAY` the small tail of a later write waits for
+/// the peer's (possibly delayed) ACK of the earlier one (Nagle with Minshall's rule).
+const MAX_FRAMES: usize = 15;
+
+/// The response body of a payload: its buffers as data frames, in order, with the exact length
+/// announced, so hyper writes them with one vectored write and copies nothing (see
+/// [`frames`]).
+fn payload_body(payload: Payload) -> Body {
+    let remaining = payload.len() as u64;
+    let mut parts = frames(payload.into_parts(), MAX_FRAMES);
+    if parts.len() <= 1 {
+        return Body::from(parts.pop().unwrap_or_default());
+    }
+    Body::new(PayloadBody {
+        parts: parts.into_iter(),
+        remaining,
+    })
+}
+
+/// Parts at least this long are sent as they are when a body has too many parts.
+const LARGE_PART: usize = 64 * 1024;
+
+/// `parts` in at most `max` buffers (`max` >= 1). When there are more, each run of adjacent
+/// parts shorter than [`LARGE_PART`] is copied into one buffer and the large ones stay as they
+/// are; when that is still too many (sources interleaved sample by sample give one part per
+/// sample), everything is copied once into one buffer of exactly the body's length.
+fn frames(parts: Vec<Bytes>, max: usize) -> Vec<Bytes> {
+    let max = max.max(1);
+    if parts.len() <= max {
+        return parts;
+    }
+    // Lengths of the frames after merging runs of small parts.
+    let mut groups: Vec<(usize, usize)> = Vec::new(); // (parts in the frame, bytes)
+    for p in &parts {
+        match groups.last_mut() {
+            Some((n, len)) if p.len() < LARGE_PART && *len < LARGE_PART => {
+                *n += 1;
+                *len += p.len();
+            }
+            _ => groups.push((1, p.len())),
+        }
+    }
+    if groups.len() > max {
+        let total = parts.iter().map(Bytes::len).sum();
+        groups = vec![(parts.len(), total)];
+    }
+    let mut parts = parts.into_iter();
+    groups
+        .into_iter()
+        .map(|(n, len)| {
+            if n == 1 {
+                return parts.next().unwrap_or_default();
+            }
+            let mut joined = bytes::BytesMut::with_capacity(len);
+            for p in parts.by_ref().take(n) {
+                joined.extend_from_slice(&p);
+            }
+            joined.freeze()
+        })
+        .collect()
+}
+
+struct PayloadBody {
+    parts: std::vec::IntoIter<Bytes>,
+    remaining: u64,
+}
+
+impl http_body::Body for PayloadBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        std::task::Poll::Ready(this.parts.next().map(|b| {
+            this.remaining -= b.len() as u64;
+            Ok(http_body::Frame::data(b))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// A single `bytes=` range as an inclusive pair; `None` when unsatisfiable or malformed
@@ -213,7 +306,7 @@ async fn resolve(
     ids: [&str; 3],
     file: &str,
     ctx: &mut crate::access_log::EgressContext,
-) -> Result<(&'static str, Bytes), Response> {
+) -> Result<(&'static str, Payload), Response> {
     let internal = |m: String| error(StatusCode::INTERNAL_SERVER_ERROR, m);
     let scope = Scope::new(account, region);
     let resolved = lookup(engine, &scope, group_egress, ids).await?;
@@ -410,7 +503,7 @@ async fn hls_file(
     key_prefix: &str,
     file: &str,
     start: Option<reelay_manifest_hls::DateTime>,
-) -> Result<(&'static str, Bytes), Response> {
+) -> Result<(&'static str, Payload), Response> {
     const M3U8: &str = "application/vnd.apple.mpegurl";
     const TS: &str = "video/MP2T";
     const MP4_VIDEO: &str = "video/mp4";
@@ -424,7 +517,7 @@ async fn hls_file(
             HlsFile::Init(false, _) | HlsFile::Fragment(false, ..) => MP4_VIDEO,
             _ => M3U8,
         };
-        return Ok((ct, b));
+        return Ok((ct, Payload::from(b)));
     }
     let plan = if cmaf {
         Plan::new_cmaf(index, package)
@@ -466,20 +559,18 @@ async fn hls_file(
             if let Some(b) = engine.segments.get(&seg_key) {
                 return Ok((ct, b.bytes));
             }
-            let bytes = plan
+            let payload = plan
                 .fragment(&engine.deps.blob, audio, t, n)
                 .await
                 .map_err(pack_error)?;
-            let built = Built {
-                bytes: bytes.clone(),
-                keyframes: Vec::new(),
-            };
-            engine.segments.put(seg_key, built, bytes.len());
-            return Ok((ct, bytes));
+            engine
+                .segments
+                .put_with(seg_key, payload.len(), || Built::kept(&payload, Vec::new()));
+            return Ok((ct, payload));
         }
     };
     engine.bytes.put(key, bytes.clone(), bytes.len());
-    Ok((ct, bytes))
+    Ok((ct, Payload::from(bytes)))
 }
 
 /// A segment from the cache, or built and cached.
@@ -496,13 +587,88 @@ async fn segment(
         return Ok(b);
     }
     let built = plan.segment(&engine.deps.blob, audio, t, n).await?;
-    engine.segments.put(key, built.clone(), built.bytes.len());
+    engine.segments.put_with(key, built.bytes.len(), || {
+        Built::kept(&built.bytes, built.keyframes.clone())
+    });
     Ok(built)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A payload of several buffers is sent whole, or sliced for a range, with exact lengths.
+    #[tokio::test]
+    async fn multi_part_payloads_answer_gets_ranges_and_heads() {
+        let payload = Payload::from_parts(vec![
+            Bytes::from_static(b"moof...."),
+            Bytes::from_static(b"0123456789"),
+            Bytes::from_static(b"abcdef"),
+        ]);
+        let whole = b"moof....0123456789abcdef";
+        let body = |r: Response| async move {
+            let len = r.headers()[header::CONTENT_LENGTH]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            (len, b)
+        };
+        let r = respond(
+            &Method::GET,
+            &HeaderMap::new(),
+            "video/mp4",
+            payload.clone(),
+        );
+        assert_eq!(r.status(), StatusCode::OK);
+        let (len, b) = body(r).await;
+        assert_eq!((len.as_str(), &b[..]), ("24", &whole[..]));
+        for (spec, a, z) in [
+            ("bytes=6-19", 6, 19),
+            ("bytes=-3", 21, 23),
+            ("bytes=8-", 8, 23),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::RANGE, HeaderValue::from_static(spec));
+            let r = respond(&Method::GET, &h, "video/mp4", payload.clone());
+            assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+            assert_eq!(
+                r.headers()[header::CONTENT_RANGE],
+                format!("bytes {a}-{z}/24").as_str()
+            );
+            let (len, b) = body(r).await;
+            assert_eq!(len, (z - a + 1).to_string());
+            assert_eq!(&b[..], &whole[a..=z], "{spec}");
+        }
+        let r = respond(&Method::HEAD, &HeaderMap::new(), "video/mp4", payload);
+        let (len, b) = body(r).await;
+        assert_eq!((len.as_str(), b.len()), ("24", 0));
+    }
+
+    #[test]
+    fn bodies_fit_one_vectored_write() {
+        let parts: Vec<Bytes> = (1..=40usize)
+            .map(|i| Bytes::from(vec![i as u8; (i * 37) % 1000 + 1]))
+            .collect();
+        let whole: Vec<u8> = parts.iter().flat_map(|b| b.to_vec()).collect();
+        for (max, want) in [(1, 1), (2, 1), (15, 1), (40, 40), (50, 40)] {
+            let f = frames(parts.clone(), max);
+            assert_eq!(f.len(), want, "{max}");
+            assert_eq!(f.concat(), whole);
+        }
+        // Large parts stay as they were (not copied); small neighbours are merged.
+        let big = Bytes::from(vec![7u8; 100_000]);
+        let mut with_big = parts.clone();
+        with_big.insert(20, big.clone());
+        with_big.insert(5, big.clone());
+        let f = frames(with_big.clone(), 15);
+        assert_eq!(f.concat(), with_big.concat());
+        assert!(f.len() <= 15, "{}", f.len());
+        let kept = f
+            .iter()
+            .filter(|b| b.as_ptr() == big.as_ptr() && b.len() == big.len());
+        assert_eq!(kept.count(), 2);
+    }
 
     #[test]
     fn ranges() {

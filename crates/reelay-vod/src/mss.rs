@@ -22,7 +22,7 @@
 
 use crate::Engine;
 use crate::dash::select_videos;
-use crate::hls::{Built, PackError, Plan, read_samples};
+use crate::hls::{Built, PackError, Payload, Plan, read_samples};
 use crate::index::{AssetIndex, IdxSample, TrackCodec, TrackIndex};
 use bytes::Bytes;
 use reelay_aws::generated::mediapackage_vod::types::{HlsPackage, MssManifest, MssPackage};
@@ -363,7 +363,7 @@ pub(crate) async fn egress(
     package: &serde_json::Value,
     key_prefix: &str,
     path: &str,
-) -> Result<(&'static str, Bytes), PackError> {
+) -> Result<(&'static str, Payload), PackError> {
     let parsed = MssFile::parse(path).ok_or_else(|| PackError::NotFound("not found".into()))?;
     let key = format!("{key_prefix}{path}");
     let content_type = match &parsed {
@@ -372,7 +372,7 @@ pub(crate) async fn egress(
         MssFile::Fragment { .. } => "video/mp4",
     };
     if let Some(b) = engine.bytes.get(&key) {
-        return Ok((content_type, b));
+        return Ok((content_type, Payload::from(b)));
     }
     if let Some(b) = engine.segments.get(&key) {
         return Ok((content_type, b.bytes));
@@ -385,7 +385,7 @@ pub(crate) async fn egress(
         MssFile::Manifest(name) => {
             let b = Bytes::from(mss.manifest_xml(&name)?);
             engine.bytes.put(key, b.clone(), b.len());
-            Ok((content_type, b))
+            Ok((content_type, Payload::from(b)))
         }
         MssFile::Fragment {
             manifest,
@@ -396,11 +396,10 @@ pub(crate) async fn egress(
             let b = mss
                 .fragment(&engine.deps.blob, &manifest, bitrate, &stream, start)
                 .await?;
-            let built = Built {
-                bytes: b.clone(),
-                keyframes: Vec::new(),
-            };
-            engine.segments.put(key, built, b.len());
+            let b = Payload::from(b);
+            engine
+                .segments
+                .put_with(key, b.len(), || Built::kept(&b, Vec::new()));
             Ok((content_type, b))
         }
     }
@@ -511,6 +510,35 @@ mod tests {
             let tr = &idx.tracks[t];
             let last = chunks.last().unwrap();
             assert_eq!(last.t + last.d, mss.end_of(tr, tr.samples.last().unwrap()));
+        }
+    }
+
+    /// Byte-identity of every fragment (see `crate::cmaf::golden`).
+    #[tokio::test]
+    async fn fragments_are_unchanged() {
+        let (index, stores, _dir) = crate::cmaf::golden::source().await;
+        for blob in &stores {
+            let pkg = MssPackage {
+                mss_manifests: vec![MssManifest::default()],
+                segment_duration_seconds: Some(2),
+                ..Default::default()
+            };
+            let view = hls_view(&pkg);
+            let mss = Mss::new(&index, &pkg, &view).unwrap();
+            let mut d = crate::cmaf::golden::Digest::default();
+            let m = mss.manifest("index").unwrap();
+            for (stream, tracks) in mss.streams(m) {
+                for t in tracks {
+                    for c in mss.chunks(t) {
+                        let b = mss
+                            .fragment(blob, "index", mss.bitrate(t), &stream, c.t)
+                            .await
+                            .unwrap();
+                        d.add(&b);
+                    }
+                }
+            }
+            assert_eq!(d.value(), (5719568701984964198, 3063477, 40));
         }
     }
 }

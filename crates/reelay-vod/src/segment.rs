@@ -22,59 +22,55 @@ pub struct Segment {
 }
 
 /// Cuts a video track into segments of about `target_secs`, each starting on a sync sample.
+///
+/// One pass over the samples (to find the sync samples and the total duration), then one over
+/// the sync samples: each candidate is looked at by at most two segments, the one it may end
+/// and the one it then starts.
 pub fn cut(track: &TrackIndex, target_secs: u32) -> Vec<Segment> {
     let samples = &track.samples;
     if samples.is_empty() {
         return Vec::new();
     }
     let ts = f64::from(track.timescale.max(1));
-    let syncs: Vec<usize> = (0..samples.len())
-        .filter(|&i| i == 0 || samples[i].sync)
-        .collect();
-    let time = |i: usize| track.pts_secs(&samples[i]);
-    let total: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
-    let end_time = time(0) + total as f64 / ts;
+    let mut syncs: Vec<usize> = Vec::new();
+    let mut total = 0u64;
+    for (i, s) in samples.iter().enumerate() {
+        if i == 0 || s.sync {
+            syncs.push(i);
+        }
+        total += u64::from(s.duration);
+    }
+    // Presentation time of every candidate, computed once.
+    let times: Vec<f64> = syncs.iter().map(|&i| track.pts_secs(&samples[i])).collect();
+    let end_time = times[0] + total as f64 / ts;
     let target = f64::from(target_secs.max(1));
     let mut out = Vec::new();
     let mut k = 0usize; // index into `syncs` of the current segment's first sample
     while k < syncs.len() {
-        let start = syncs[k];
-        let wanted = time(start) + target;
-        // The candidate cut nearest to `wanted`, at least one GOP later.
+        let wanted = times[k] + target;
+        // The candidate cut nearest to `wanted`, at least one GOP later; on a tie the later
+        // one. Candidates are scanned up to the first at or after `wanted`.
         let mut best: Option<usize> = None;
-        for (j, &cand) in syncs.iter().enumerate().skip(k + 1) {
-            let t = time(cand);
-            match best {
-                None => best = Some(j),
-                Some(b) => {
-                    let bt = time(syncs[b]);
-                    if (t - wanted).abs() <= (bt - wanted).abs() {
-                        best = Some(j);
-                    }
-                }
+        for (j, &t) in times.iter().enumerate().skip(k + 1) {
+            if best.is_none_or(|b| (t - wanted).abs() <= (times[b] - wanted).abs()) {
+                best = Some(j);
             }
             if t >= wanted {
                 break;
             }
         }
         // Ending exactly at the end of the track counts as a candidate too.
-        let next = match best {
-            Some(j) if (end_time - wanted).abs() >= (time(syncs[j]) - wanted).abs() => Some(j),
-            _ => None,
-        };
+        let next = best.filter(|&j| (end_time - wanted).abs() >= (times[j] - wanted).abs());
         let (end_sample, end_t) = match next {
-            Some(j) => (syncs[j], time(syncs[j])),
+            Some(j) => (syncs[j], times[j]),
             None => (samples.len(), end_time),
         };
         out.push(Segment {
-            samples: start..end_sample,
-            start: time(start),
-            duration: (end_t - time(start)).max(0.0),
+            samples: syncs[k]..end_sample,
+            start: times[k],
+            duration: (end_t - times[k]).max(0.0),
         });
-        k = match next {
-            Some(j) => j,
-            None => syncs.len(),
-        };
+        k = next.unwrap_or(syncs.len());
     }
     out
 }
@@ -174,6 +170,96 @@ mod tests {
         // Only one sync sample: one segment.
         assert_eq!(cut(&video(10, 100), 1).len(), 1);
         assert!(cut(&video(0, 1), 6).is_empty());
+    }
+
+    /// The cut as first written (sync times recomputed at every look), kept as the oracle of
+    /// the one above.
+    fn cut_reference(track: &TrackIndex, target_secs: u32) -> Vec<Segment> {
+        let samples = &track.samples;
+        if samples.is_empty() {
+            return Vec::new();
+        }
+        let ts = f64::from(track.timescale.max(1));
+        let syncs: Vec<usize> = (0..samples.len())
+            .filter(|&i| i == 0 || samples[i].sync)
+            .collect();
+        let time = |i: usize| track.pts_secs(&samples[i]);
+        let total: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
+        let end_time = time(0) + total as f64 / ts;
+        let target = f64::from(target_secs.max(1));
+        let mut out = Vec::new();
+        let mut k = 0usize;
+        while k < syncs.len() {
+            let start = syncs[k];
+            let wanted = time(start) + target;
+            let mut best: Option<usize> = None;
+            for (j, &cand) in syncs.iter().enumerate().skip(k + 1) {
+                let t = time(cand);
+                match best {
+                    None => best = Some(j),
+                    Some(b) => {
+                        let bt = time(syncs[b]);
+                        if (t - wanted).abs() <= (bt - wanted).abs() {
+                            best = Some(j);
+                        }
+                    }
+                }
+                if t >= wanted {
+                    break;
+                }
+            }
+            let next = match best {
+                Some(j) if (end_time - wanted).abs() >= (time(syncs[j]) - wanted).abs() => Some(j),
+                _ => None,
+            };
+            let (end_sample, end_t) = match next {
+                Some(j) => (syncs[j], time(syncs[j])),
+                None => (samples.len(), end_time),
+            };
+            out.push(Segment {
+                samples: start..end_sample,
+                start: time(start),
+                duration: (end_t - time(start)).max(0.0),
+            });
+            k = match next {
+                Some(j) => j,
+                None => syncs.len(),
+            };
+        }
+        out
+    }
+
+    #[test]
+    fn the_cut_equals_the_reference_on_odd_gop_patterns() {
+        use crate::index::fixtures::{odd_audio, odd_index, odd_video};
+        let mut tracks: Vec<TrackIndex> = (0..60)
+            .map(|seed| {
+                odd_video(
+                    seed,
+                    200 + (seed as u32 * 37) % 900,
+                    1 + (seed as u32 % 120),
+                )
+            })
+            .collect();
+        tracks.extend((0..10).map(|seed| odd_index(seed).tracks[0].clone()));
+        // All-sync tracks (audio-like, or all-intra video) and a single frame.
+        tracks.push(odd_audio(1, 0, 30));
+        tracks.push(video(1, 1));
+        tracks.push(video(500, 1));
+        tracks.push(video(0, 1));
+        for (n, tr) in tracks.iter().enumerate() {
+            for target in 0..=31 {
+                let (got, want) = (cut(tr, target), cut_reference(tr, target));
+                assert_eq!(got, want, "track {n}, target {target}");
+                // Every sample is in exactly one segment, in order.
+                let mut next = 0;
+                for s in &got {
+                    assert_eq!(s.samples.start, next);
+                    next = s.samples.end;
+                }
+                assert_eq!(next, tr.samples.len());
+            }
+        }
     }
 
     #[test]
