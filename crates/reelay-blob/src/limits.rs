@@ -32,5 +32,12 @@ pub(crate) const WRITE_IN_FLIGHT: usize = 2;
 /// Size of the chunks read from local files (object_store's own default is 8 KiB, which costs a
 /// blocking-pool round trip per 8 KiB).
 pub(crate) const READ_CHUNK: u64 = 1024 * 1024;
+/// Largest resolved range a read of the local backend serves from memory, read whole in the same
+/// blocking-pool trip that resolves the object's records and opens its data (see
+/// `BlobStore::get_object`); larger reads stream in [`READ_CHUNK`] pieces. 4 MiB covers a 6 s
+/// media segment up to about 5 Mbit/s (VOD segment reads are typically 50 KiB to 1.5 MiB), while
+/// bounding what one request holds before its first byte is sent to twice the streaming path's
+/// two chunks in flight.
+pub(crate) const SMALL_READ: u64 = 4 * 1024 * 1024;
 /// Number of lock stripes serialising record updates per key or upload.
 pub(crate) const LOCK_STRIPES: usize = 64;

@@ -919,6 +919,151 @@ async fn reset(store: &BlobStore, raw: &dyn ObjectStore) {
     assert!(page.objects.is_empty());
 }
 
+/// Collects a read, keeping a stream error as the result.
+async fn collect(body: reelay_blob::ObjectBody) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    let mut stream = body.stream;
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+/// Ranged reads at and around the size a local read serves in one blocking trip (4 MiB), on
+/// both backends, so the local fast path is held to the generic path's answers.
+async fn small_range_reads(store: &BlobStore, raw: &dyn ObjectStore) {
+    let _ = raw;
+    store
+        .create_bucket("rng", OWNER, REGION)
+        .await
+        .expect("create");
+    // 5 MiB: above one-trip size, so both paths are reachable on one object.
+    let (data, stream) = body(9, 5, 1024 * 1024);
+    store
+        .put_object("rng", "seg.mp4", stream, ObjectAttrs::default())
+        .await
+        .expect("put");
+    let size = data.len() as u64;
+    let four = 4 * 1024 * 1024;
+    let cases = [
+        (ByteRange::FromTo(0, 51_199), 0..51_200),
+        (
+            ByteRange::FromTo(1_000_003, 2_500_000),
+            1_000_003..2_500_001,
+        ),
+        (ByteRange::FromTo(size - 1, size - 1), size - 1..size),
+        (ByteRange::From(size - 70_000), size - 70_000..size),
+        (ByteRange::Suffix(1_500_000), size - 1_500_000..size),
+        (ByteRange::FromTo(17, 17 + four - 1), 17..17 + four),
+        (ByteRange::FromTo(17, 17 + four), 17..17 + four + 1),
+        (ByteRange::From(0), 0..size),
+    ];
+    for (range, expect) in cases {
+        let got = store
+            .get_object("rng", "seg.mp4", Some(range), &Conditions::default())
+            .await
+            .expect("get");
+        assert!(got.partial);
+        assert_eq!(got.range, expect, "{range:?}");
+        assert_eq!(got.info.size, size);
+        assert_eq!(got.info.etag, md5_hex(&data));
+        let bytes = collect(got).await.expect("read");
+        assert!(
+            bytes == data[expect.start as usize..expect.end as usize],
+            "{range:?}"
+        );
+    }
+    assert!(read_all(store, "rng", "seg.mp4", None).await == data);
+    for range in [ByteRange::From(size), ByteRange::FromTo(size + 5, size + 9)] {
+        assert!(matches!(
+            store
+                .get_object("rng", "seg.mp4", Some(range), &Conditions::default())
+                .await,
+            Err(Error::InvalidRange { size: s }) if s == size
+        ));
+    }
+    let empty = store
+        .read_range("rng", "seg.mp4", 100..100)
+        .await
+        .expect("empty range");
+    assert!(empty.is_empty());
+    let tail = store
+        .read_range("rng", "seg.mp4", size - 3..size + 3)
+        .await
+        .expect("clamped");
+    assert_eq!(&tail[..], &data[data.len() - 3..]);
+    assert!(matches!(
+        store
+            .get_object(
+                "rng",
+                "nope",
+                Some(ByteRange::FromTo(0, 9)),
+                &Conditions::default()
+            )
+            .await,
+        Err(Error::NoSuchKey)
+    ));
+    assert!(matches!(
+        store.read_range("nobkt", "seg.mp4", 0..10).await,
+        Err(Error::NoSuchBucket { .. })
+    ));
+    assert!(matches!(
+        store
+            .get_object("Bad_Name", "k", None, &Conditions::default())
+            .await,
+        Err(Error::NoSuchBucket { .. })
+    ));
+    // An overwrite between two reads: each read is one whole version.
+    let first = store
+        .read_range("rng", "seg.mp4", 4096..8192)
+        .await
+        .expect("v1");
+    assert_eq!(&first[..], &data[4096..8192]);
+    let (v2, s2) = body(77, 1, 10_000);
+    store
+        .put_object("rng", "seg.mp4", s2, ObjectAttrs::default())
+        .await
+        .expect("overwrite");
+    let second = store
+        .read_range("rng", "seg.mp4", 4096..8192)
+        .await
+        .expect("v2");
+    assert_eq!(&second[..], &v2[4096..8192]);
+    assert!(matches!(
+        store
+            .get_object(
+                "rng",
+                "seg.mp4",
+                Some(ByteRange::From(10_000)),
+                &Conditions::default()
+            )
+            .await,
+        Err(Error::InvalidRange { size: 10_000 })
+    ));
+    // Conditions are checked against the version read.
+    let etag = md5_hex(&v2);
+    let cond = Conditions {
+        if_none_match: Some(vec![etag.clone()]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store
+            .get_object("rng", "seg.mp4", Some(ByteRange::FromTo(0, 9)), &cond)
+            .await,
+        Err(Error::NotModified { .. })
+    ));
+    let cond = Conditions {
+        if_match: Some(vec![format!("\"{etag}\"")]),
+        ..Default::default()
+    };
+    let got = store
+        .get_object("rng", "seg.mp4", Some(ByteRange::FromTo(0, 9)), &cond)
+        .await
+        .expect("if-match");
+    assert_eq!(collect(got).await.expect("read"), &v2[..10]);
+    assert_eq!(count_blobs(raw, "rng").await, 1);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod local {
@@ -955,6 +1100,7 @@ conformance!(
     hostile_keys,
     copy_delete_and_conditions,
     readers_see_whole_versions,
+    small_range_reads,
     multipart,
     reset,
 );
@@ -1003,4 +1149,110 @@ async fn open_rejects_unknown_urls() {
             "{url}"
         );
     }
+}
+
+/// Every data file under `dir`.
+fn data_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The local store's own reads (one blocking trip for small ranges) answer exactly what the
+/// generic `object_store` path answers over the same files.
+#[tokio::test]
+async fn local_reads_match_the_generic_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let local = BlobStore::open(&data_dir, None).expect("open");
+    let raw = std::sync::Arc::new(
+        object_store::local::LocalFileSystem::new_with_prefix(data_dir.join("objects"))
+            .expect("raw"),
+    );
+    let generic = BlobStore::with_backend(raw, "generic".into());
+    local
+        .create_bucket("cmp", OWNER, REGION)
+        .await
+        .expect("create");
+    let (data, stream) = body(3, 3, 700_001);
+    local
+        .put_object("cmp", "k", stream, ObjectAttrs::default())
+        .await
+        .expect("put");
+    let size = data.len() as u64;
+    let mut ranges = vec![None, Some(ByteRange::Suffix(size + 1))];
+    // A deterministic spread of starts and lengths over the whole object.
+    let mut x: u64 = 0x9e37_79b9;
+    for _ in 0..40 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let start = (x >> 20) % size;
+        let len = (x >> 7) % 1_600_000;
+        ranges.push(Some(ByteRange::FromTo(start, start + len)));
+    }
+    for range in ranges {
+        let a = local
+            .get_object("cmp", "k", range, &Conditions::default())
+            .await
+            .expect("local");
+        let b = generic
+            .get_object("cmp", "k", range, &Conditions::default())
+            .await
+            .expect("generic");
+        assert_eq!((a.range.clone(), a.partial), (b.range.clone(), b.partial));
+        assert_eq!(a.info, b.info);
+        let (a, b) = (collect(a).await.expect("a"), collect(b).await.expect("b"));
+        assert!(a == b, "{range:?}");
+    }
+}
+
+/// A data file shorter than its record (damaged storage) fails the read instead of returning
+/// fewer bytes than the answer announced.
+#[tokio::test]
+async fn local_short_data_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let store = BlobStore::open(&data_dir, None).expect("open");
+    store
+        .create_bucket("short", OWNER, REGION)
+        .await
+        .expect("create");
+    let (_, stream) = body(5, 1, 100_000);
+    store
+        .put_object("short", "k", stream, ObjectAttrs::default())
+        .await
+        .expect("put");
+    let blobs = data_files(&data_dir.join("objects").join("d"));
+    assert_eq!(blobs.len(), 1);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&blobs[0])
+        .expect("open blob");
+    f.set_len(50_000).expect("truncate");
+    // Within the file: still served.
+    let head = store.read_range("short", "k", 0..10).await.expect("head");
+    assert_eq!(head.len(), 10);
+    let body = store
+        .get_object(
+            "short",
+            "k",
+            Some(ByteRange::FromTo(40_000, 60_000)),
+            &Conditions::default(),
+        )
+        .await
+        .expect("record is fine");
+    assert!(matches!(
+        collect(body).await,
+        Err(Error::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof
+    ));
+    assert!(store.read_range("short", "k", 0..100_000).await.is_err());
 }
