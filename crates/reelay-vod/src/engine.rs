@@ -351,10 +351,16 @@ async fn save_index(
     index: &AssetIndex,
 ) -> Result<u32, String> {
     delete_chunks(deps, scope, egress_id).await?;
-    if index.fits_compact() {
-        put_index_object(deps, scope, egress_id, &index.encode_compact()).await;
-    }
-    let bytes = index.encode();
+    // The chunks and the binary copy hold the same bytes. The encoding is self-describing (magic
+    // and version), and `AssetIndex::decode` reads both: the compact one is about a sixth of the
+    // fixed-width one, which is most of an ingest's store writes.
+    let bytes = if index.fits_compact() {
+        let bytes = index.encode_compact();
+        put_index_object(deps, scope, egress_id, &bytes).await;
+        bytes
+    } else {
+        index.encode()
+    };
     let chunks: Vec<&[u8]> = bytes.chunks(CHUNK_BYTES).collect();
     let n = chunks.len();
     for (batch_no, batch) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
@@ -511,8 +517,8 @@ fn index_object(scope: &Scope, egress_id: &str) -> source::SampleObjects {
 const INDEX_OBJECT: &str = "index.rvix";
 const MAX_INDEX_OBJECT_BYTES: u64 = 1 << 30;
 
-/// Writes the encoded index as one object. The chunk records stay the authority (their schema
-/// is frozen); this copy only makes the first request after a restart fast, since reading one
+/// Writes the encoded index as one object. The chunk records stay the authority (their record
+/// schema, base64 of the encoded index, is frozen); this copy only makes the first request after a restart fast, since reading one
 /// binary object is far cheaper than decoding base64 out of JSON records. Best effort: without
 /// it, [`load_index`] reads the chunks.
 async fn put_index_object(deps: &Deps, scope: &Scope, egress_id: &str, bytes: &[u8]) {

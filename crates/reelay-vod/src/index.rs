@@ -8,8 +8,9 @@
 //!
 //! Two versions share the header and differ in how samples are written:
 //!
-//! - version 1 ([`AssetIndex::encode`]): a fixed 29-byte record per sample. The chunk records
-//!   of the metadata store hold this one, and their schema is frozen.
+//! - version 1 ([`AssetIndex::encode`]): a fixed 29-byte record per sample. Chunk records
+//!   written before version 2 existed hold this one, and so does an index too large for
+//!   version 2; [`AssetIndex::decode`] reads both versions.
 //! - version 2 ([`AssetIndex::encode_compact`]): per track a byte-counted block where each
 //!   sample is a flags byte, its size as a LEB128 varint, and only the fields that differ from
 //!   what the previous sample predicts (offset = previous offset + size, decode time = previous
