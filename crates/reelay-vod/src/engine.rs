@@ -463,8 +463,29 @@ pub async fn load_index(
     tokio::spawn(async move {
         let bytes = copy.encode_compact();
         put_index_object(&deps, &scope, &egress_id, &bytes).await;
+        drop_copy_if_deleted(&deps, &scope, &egress_id).await;
     });
     Ok(index)
+}
+
+/// Removes the binary copy when the asset's first chunk is gone. A copy rewritten by
+/// [`load_index`] can race DeleteAsset, which deletes the chunks (the first one first) and then
+/// the objects beside the asset: either it lists the objects after the copy was written, or the
+/// first chunk is already gone when this runs, after the write.
+async fn drop_copy_if_deleted(deps: &Deps, scope: &Scope, egress_id: &str) {
+    let gone = matches!(
+        deps.store
+            .get(scope, KIND_INDEX_CHUNK, &chunk_id(egress_id, 0))
+            .await,
+        Ok(None)
+    );
+    if gone {
+        let place = index_object(scope, egress_id);
+        let key = format!("{}{INDEX_OBJECT}", place.prefix);
+        if let Err(e) = deps.blob.delete_object(&place.bucket, &key).await {
+            tracing::warn!(error = %e, "could not remove the index copy of a deleted asset");
+        }
+    }
 }
 
 /// Decodes an index on the blocking pool (it walks every sample), its tracks on up to two
@@ -695,5 +716,22 @@ mod tests {
         put_index_object(&deps, &scope, id, &other.encode()).await;
         delete_chunks(&deps, &scope, id).await.unwrap();
         assert!(load_index(&deps, &scope, id, chunks).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_copy_rewritten_after_the_asset_was_deleted_is_removed() {
+        let deps = deps().await;
+        let scope = Scope::new("111122223333", "eu-west-1");
+        let id = "fedcba9876543210";
+        let idx = odd_index(4);
+        save_index(&deps, &scope, id, &idx).await.unwrap();
+        // While the asset exists, the copy stays.
+        drop_copy_if_deleted(&deps, &scope, id).await;
+        assert!(read_copy(&deps, &scope, id).await.is_some());
+        // DeleteAsset removed the chunks (and the objects), then a rewrite landed: removed.
+        delete_chunks(&deps, &scope, id).await.unwrap();
+        put_index_object(&deps, &scope, id, &idx.encode_compact()).await;
+        drop_copy_if_deleted(&deps, &scope, id).await;
+        assert!(read_copy(&deps, &scope, id).await.is_none());
     }
 }
