@@ -40,7 +40,6 @@ Prints a table of medians and ratios; record it in docs/benchmarks.md.
 import argparse
 import json
 import os
-import random
 import re
 import shutil
 import statistics
@@ -219,26 +218,10 @@ def reelay_run(binary, srcs, tmp, keep_data=None, client="load", load_tool=None)
     connections, bodies dropped) or "curl" (the first recorded figures: curl --parallel, 4 at a time)."""
     data = keep_data or tempfile.mkdtemp(dir=tmp, prefix="reelay-")
     srv = Server(binary, data)
-    s3, mpv = clients(srv.url)
-    s3.create_bucket(Bucket=BUCKET)
-    smil = "<smil><body><switch>" + "".join(f'<video src="{n}.mp4"/>' for n in srcs) + "</switch></body></smil>"
-    for n, path in srcs.items():
-        s3.upload_file(path, BUCKET, f"src/{n}.mp4")
-    s3.put_object(Bucket=BUCKET, Key="src/all.smil", Body=smil.encode())
-    package_configs(mpv)
+    mpv = upload_sources(srv.url, srcs)
     t0 = time.perf_counter()
-    mpv.create_asset(Id="a", PackagingGroupId="g", SourceArn=f"arn:aws:s3:::{BUCKET}/src/all.smil",
-                     SourceRoleArn=ROLE)
-    while True:
-        a = mpv.describe_asset(Id="a")
-        st = {e["Status"] for e in a["EgressEndpoints"]}
-        if st and not st & {"QUEUED", "PROCESSING"}:
-            break
-        time.sleep(0.02)
-    if st != {"PLAYABLE"}:
-        raise RuntimeError(f"asset did not become PLAYABLE: {a['EgressEndpoints']}")
+    urls = create_and_wait(mpv, "a")
     t_ingest = time.perf_counter() - t0
-    urls = {e["PackagingConfigurationId"]: e["Url"] for e in a["EgressEndpoints"]}
     # One format after the other, so the server's CPU time can be split by format; `cpu` holds
     # (fetch wall seconds, server CPU seconds) per format.
     nbytes, ngets, cpu = 0, 0, {}
@@ -250,6 +233,19 @@ def reelay_run(binary, srcs, tmp, keep_data=None, client="load", load_tool=None)
         ngets += len(lst)
     total = time.perf_counter() - t0
     return total, t_ingest, nbytes, ngets, urls, data, srv, cpu
+
+
+def upload_sources(url, srcs):
+    """Uploads the renditions and a .smil listing them, creates the packaging group and
+    configurations; returns the MediaPackage VOD client."""
+    s3, mpv = clients(url)
+    s3.create_bucket(Bucket=BUCKET)
+    smil = "<smil><body><switch>" + "".join(f'<video src="{n}.mp4"/>' for n in srcs) + "</switch></body></smil>"
+    for n, path in srcs.items():
+        s3.upload_file(path, BUCKET, f"src/{n}.mp4")
+    s3.put_object(Bucket=BUCKET, Key="src/all.smil", Body=smil.encode())
+    package_configs(mpv)
+    return mpv
 
 
 def create_and_wait(mpv, asset_id):
@@ -281,13 +277,7 @@ def cold_prepare(binary, srcs, tmp):
     data = tempfile.mkdtemp(dir=tmp, prefix="reelay-cold-")
     srv = Server(binary, data)
     try:
-        s3, mpv = clients(srv.url)
-        s3.create_bucket(Bucket=BUCKET)
-        smil = "<smil><body><switch>" + "".join(f'<video src="{k}.mp4"/>' for k in srcs) + "</switch></body></smil>"
-        for k, path in srcs.items():
-            s3.upload_file(path, BUCKET, f"src/{k}.mp4")
-        s3.put_object(Bucket=BUCKET, Key="src/all.smil", Body=smil.encode())
-        package_configs(mpv)
+        mpv = upload_sources(srv.url, srcs)
         return data, cold_targets(create_and_wait(mpv, "cold"))
     finally:
         srv.stop()

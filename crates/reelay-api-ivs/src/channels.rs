@@ -222,17 +222,11 @@ fn register_lookup(
         .map_err(|e| store_err(e, "stream key lookup"))
 }
 
-/// Removes the ingest lookup of a deleted key: the digest of its value, or the digest that
-/// keys written by earlier releases keep as an index attribute.
+/// Removes the ingest lookup of a deleted key, found by the digest of its value.
 async fn unregister_lookup(call: &Call<'_>, key: &reelay_store::Record) {
-    let digest = match key.index.get(IDX_STREAM_KEY_SHA256) {
-        Some(digest) => digest.clone(),
-        None => match key.body.get("value").and_then(Value::as_str) {
-            Some(value) => crate::ingest::stream_key_digest(value),
-            None => return,
-        },
-    };
-    crate::ingest::unregister(call.store(), &digest).await;
+    if let Some(value) = key.body.get("value").and_then(Value::as_str) {
+        crate::ingest::unregister(call.store(), &crate::ingest::stream_key_digest(value)).await;
+    }
 }
 
 fn stream_key_json(arn: &str, key: &StreamKeyV1) -> StreamKey {

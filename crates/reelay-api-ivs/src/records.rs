@@ -55,10 +55,6 @@ pub const IDX_PLAYBACK_RESTRICTION_POLICY: &str = "playbackRestrictionPolicyArn"
 pub const IDX_AD_CONFIGURATION: &str = "adConfigurationArn";
 /// Index attribute: a channel's failover slate configuration ARN (absent when none).
 pub const IDX_FAILOVER_SLATE_CONFIGURATION: &str = "failoverSlateConfigurationArn";
-/// Index attribute of stream keys written by earlier releases: lowercase hex SHA-256 of the
-/// value. Keys no longer carry it (their lookup record is found by the same digest); deleting
-/// an old key reads it to remove that key's lookup.
-pub const IDX_STREAM_KEY_SHA256: &str = "valueSha256";
 /// Index attribute: a live stream's health (`HEALTHY`, `STARVING`, `UNKNOWN`).
 pub const IDX_HEALTH: &str = "health";
 

@@ -647,14 +647,7 @@ impl BlobStore {
             let record = self.object_record(bucket, key).await?;
             let info = record.info();
             conditions.evaluate(&info)?;
-            let (resolved, partial) = match range {
-                None => (0..info.size, false),
-                Some(r) => (
-                    r.resolve(info.size)
-                        .ok_or(Error::InvalidRange { size: info.size })?,
-                    true,
-                ),
-            };
+            let (resolved, partial) = resolve_range(range, info.size)?;
             match self.open_blob(bucket, &record.data, resolved.clone()).await {
                 Ok(stream) => {
                     return Ok(ObjectBody {
@@ -958,6 +951,15 @@ async fn get_local_object(
     })
 }
 
+/// The bytes a GET reads of an object of `size` bytes, and whether that is a part of it
+/// (a `Range` request) rather than the whole.
+fn resolve_range(range: Option<ByteRange>, size: u64) -> Result<(Range<u64>, bool)> {
+    match range {
+        None => Ok((0..size, false)),
+        Some(r) => Ok((r.resolve(size).ok_or(Error::InvalidRange { size })?, true)),
+    }
+}
+
 /// The blocking part of [`get_local_object`]; it keeps every semantic of the generic path.
 ///
 /// Atomicity: the data file is named by the record just read and blobs are immutable, so once it
@@ -980,16 +982,9 @@ fn open_local_object(
         let record: v1::ObjectRecord = read_local_json(local, index)?.ok_or(Error::NoSuchKey)?;
         let info = record.info();
         conditions.evaluate(&info)?;
-        let (resolved, partial) = match range {
-            None => (0..info.size, false),
-            Some(r) => (
-                r.resolve(info.size)
-                    .ok_or(Error::InvalidRange { size: info.size })?,
-                true,
-            ),
-        };
+        let (resolved, partial) = resolve_range(range, info.size)?;
         let file = local.path_to_filesystem(&paths::data(bucket, &record.data)?)?;
-        let (f, len) = match open_data_file(&file) {
+        let (f, len) = match open_local_file(&file) {
             Ok(opened) => opened,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::Io(e)),
@@ -1019,9 +1014,9 @@ fn open_local_object(
     Err(Error::NoSuchKey)
 }
 
-/// Opens a data file of the local backend and returns its length; a directory counts as absent,
-/// as in `LocalFileSystem`.
-fn open_data_file(file: &std::path::Path) -> io::Result<(std::fs::File, u64)> {
+/// Opens a file of the local backend (a record or data) and returns its length; a directory
+/// counts as absent (`NotFound`), as in `LocalFileSystem`.
+fn open_local_file(file: &std::path::Path) -> io::Result<(std::fs::File, u64)> {
     let f = std::fs::File::open(file)?;
     let meta = f.metadata()?;
     if meta.is_dir() {
@@ -1064,21 +1059,17 @@ fn parse_record<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
 fn read_local_record(
     file: &std::path::Path,
 ) -> io::Result<Option<std::result::Result<Vec<u8>, u64>>> {
-    let f = match std::fs::File::open(file) {
-        Ok(f) => f,
+    let (f, len) = match open_local_file(file) {
+        Ok(opened) => opened,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let meta = f.metadata()?;
-    if meta.is_dir() {
-        return Ok(None);
-    }
-    if meta.len() > MAX_RECORD_SIZE {
-        return Ok(Some(Err(meta.len())));
+    if len > MAX_RECORD_SIZE {
+        return Ok(Some(Err(len)));
     }
     // The size was checked against MAX_RECORD_SIZE just above, and `take` bounds the read even
     // if the file grows in between.
-    let mut buf = Vec::with_capacity(meta.len() as usize);
+    let mut buf = Vec::with_capacity(len as usize);
     f.take(MAX_RECORD_SIZE + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > MAX_RECORD_SIZE {
         return Ok(Some(Err(buf.len() as u64)));
@@ -1090,7 +1081,7 @@ fn read_local_record(
 /// `NotFound`, so that a reader racing a replacement retries (see [`BlobStore::get_object`]).
 async fn local_file_stream(file: std::path::PathBuf, range: Range<u64>) -> Result<ByteStream> {
     let shown = file.display().to_string();
-    let opened = tokio::task::spawn_blocking(move || open_data_file(&file).map(|(f, _)| f))
+    let opened = tokio::task::spawn_blocking(move || open_local_file(&file).map(|(f, _)| f))
         .await
         .map_err(|e| Error::Io(io::Error::other(e)))?;
     match opened {

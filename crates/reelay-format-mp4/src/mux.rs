@@ -181,6 +181,11 @@ fn write_trak(buf: &mut BytesMut, t: &TrackConfig) {
 /// Builds a media segment: one `moof` with a `traf` per fragment, then one `mdat` holding the
 /// fragments' samples in order.
 pub fn media_segment(sequence_number: u32, fragments: &[TrackFragment]) -> Result<Bytes> {
+    for s in fragments.iter().flat_map(|f| &f.samples) {
+        if u32::try_from(s.data.len()).is_err() {
+            return limit_error("mux: sample larger than 4 GiB");
+        }
+    }
     let layouts: Vec<FragmentLayout> = fragments
         .iter()
         .map(|f| FragmentLayout {
@@ -193,16 +198,12 @@ pub fn media_segment(sequence_number: u32, fragments: &[TrackFragment]) -> Resul
                     duration: s.duration,
                     flags: s.flags,
                     cts_offset: s.cts_offset,
-                    size: u32::try_from(s.data.len()).unwrap_or(u32::MAX),
+                    // Checked above.
+                    size: s.data.len() as u32,
                 })
                 .collect(),
         })
         .collect();
-    for s in fragments.iter().flat_map(|f| &f.samples) {
-        if u32::try_from(s.data.len()).is_err() {
-            return limit_error("mux: sample larger than 4 GiB");
-        }
-    }
     let header = media_segment_header(sequence_number, &layouts)?;
     let data_len: usize = fragments
         .iter()

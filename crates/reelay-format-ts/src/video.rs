@@ -228,10 +228,7 @@ impl VideoWriter {
         Ok(())
     }
 
-    /// Appends the Annex B form of one access unit to `out`: a fresh access unit delimiter, the
-    /// parameter sets when the picture is a random access point that lacks them, then the
-    /// sample's NAL units except its own delimiters. Returns whether the access unit is a random
-    /// access point (the caller's flag, or an IDR / IRAP slice).
+    /// [`Self::access_unit_parts`] copied into `out` (the tests' straightforward form).
     #[cfg(test)]
     pub fn write_access_unit(
         &mut self,
@@ -247,9 +244,12 @@ impl VideoWriter {
         Ok(random_access)
     }
 
-    /// [`Self::write_access_unit`] as a gather list: the pieces of the Annex B access unit, in
-    /// order, borrowed from `sample` and the remembered parameter sets, so that the muxer
-    /// copies each byte once, straight into transport packets.
+    /// The Annex B form of one access unit as a gather list, in order, borrowed from `sample` and
+    /// the remembered parameter sets (so that the muxer copies each byte once, straight into
+    /// transport packets): a fresh access unit delimiter, the parameter sets when the picture is
+    /// a random access point that lacks them, then the sample's NAL units except its own
+    /// delimiters. Returns whether the access unit is a random access point (the caller's flag,
+    /// or an IDR / IRAP slice).
     pub fn access_unit_parts<'a>(
         &'a mut self,
         sample: &'a [u8],

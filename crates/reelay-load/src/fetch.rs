@@ -14,7 +14,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -169,22 +168,7 @@ pub async fn fetch_list(config: FetchConfig) -> Result<FetchReport, LoadError> {
     if config.timeout.is_zero() {
         return Err(LoadError::Config("timeout must be positive".into()));
     }
-    // The same endpoint rules as the load mode.
-    let probe = crate::Config {
-        endpoint: config.endpoint.clone(),
-        service: String::new(),
-        region: String::new(),
-        method: "GET".into(),
-        path: "/".into(),
-        body: crate::BodyTemplate::default(),
-        headers: Vec::new(),
-        concurrency: 1,
-        duration: Duration::from_secs(1),
-        warmup: Duration::ZERO,
-        timeout: config.timeout,
-        credentials: reelay_sigv4::Credentials::new("", ""),
-    };
-    let target = probe.validate()?;
+    let target = crate::parse_endpoint(&config.endpoint)?;
     TcpStream::connect(&target.addr)
         .await
         .map_err(|source| LoadError::Connect {
@@ -246,7 +230,7 @@ async fn worker(shared: Arc<Shared>) -> Tally {
         };
         let mut conn = match sender.take() {
             Some(s) if !s.is_closed() => s,
-            _ => match connect(&shared.addr).await {
+            _ => match crate::connect(&shared.addr).await {
                 Ok(s) => s,
                 Err(e) => {
                     tally.errors += 1;
@@ -285,20 +269,6 @@ async fn worker(shared: Arc<Shared>) -> Tally {
         }
     }
     tally
-}
-
-async fn connect(addr: &str) -> Result<http1::SendRequest<Empty<Bytes>>, String> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect {addr}: {e}"))?;
-    stream
-        .set_nodelay(true)
-        .map_err(|e| format!("set_nodelay: {e}"))?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("HTTP/1.1 handshake: {e}"))?;
-    tokio::spawn(connection);
-    Ok(sender)
 }
 
 struct Got {
@@ -385,7 +355,7 @@ mod tests {
                         Ok::<_, std::convert::Infallible>(resp)
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                         .await;
                 });
             }

@@ -284,31 +284,31 @@ impl Config {
                 return bad(format!("invalid header '{name}: {value}'"));
             }
         }
-        let Some(authority) = self.endpoint.strip_prefix("http://") else {
-            return bad(format!(
-                "endpoint '{}' must start with http:// (TLS is not supported)",
-                self.endpoint
-            ));
-        };
-        let authority = authority.strip_suffix('/').unwrap_or(authority);
-        let parsed = match http::uri::Authority::try_from(authority) {
-            Ok(a) if !authority.contains(['/', '?', '@']) && !a.host().is_empty() => a,
-            _ => {
-                return bad(format!(
-                    "endpoint '{}' must be http://host[:port]",
-                    self.endpoint
-                ));
-            }
-        };
-        let addr = match parsed.port_u16() {
-            Some(_) => authority.to_owned(),
-            None => format!("{authority}:80"),
-        };
-        Ok(Target {
-            addr,
-            host: authority.to_owned(),
-        })
+        parse_endpoint(&self.endpoint)
     }
+}
+
+/// Where `endpoint` (`http://host[:port]`) is: the socket address and the `Host` header.
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Target, LoadError> {
+    let bad = |why: String| Err(LoadError::Config(why));
+    let Some(authority) = endpoint.strip_prefix("http://") else {
+        return bad(format!(
+            "endpoint '{endpoint}' must start with http:// (TLS is not supported)"
+        ));
+    };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    let parsed = match http::uri::Authority::try_from(authority) {
+        Ok(a) if !authority.contains(['/', '?', '@']) && !a.host().is_empty() => a,
+        _ => return bad(format!("endpoint '{endpoint}' must be http://host[:port]")),
+    };
+    let addr = match parsed.port_u16() {
+        Some(_) => authority.to_owned(),
+        None => format!("{authority}:80"),
+    };
+    Ok(Target {
+        addr,
+        host: authority.to_owned(),
+    })
 }
 
 /// Per-worker tallies, merged at the end.
@@ -475,7 +475,13 @@ async fn worker(shared: Arc<Shared>) -> Tally {
     tally
 }
 
-async fn connect(addr: &str) -> Result<http1::SendRequest<Full<Bytes>>, String> {
+/// One HTTP/1.1 connection to `addr`, its connection task spawned.
+pub(crate) async fn connect<B>(addr: &str) -> Result<http1::SendRequest<B>, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;

@@ -12,7 +12,7 @@
 //!   transactions with assertions (e.g. "no children" then "delete parent") cannot interleave with other writes
 //!   of the same scope on any node. Version checks are also compare-and-set inside the `UPDATE` / `DELETE`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -762,35 +762,80 @@ async fn insert_in(
     rec: &NewRecord,
     now: i64,
 ) -> Result<RawRecord, StoreError> {
-    let idx = serde_json::to_string(&rec.index)?;
-    let body = body_text(&rec.body)?;
-    // ON CONFLICT without a target covers both the primary key and the global ARN uniqueness.
-    let sql = format!(
-        "INSERT INTO records (account, region, kind, id, arn, parent, idx, body, schema_version, version, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) \
-         ON CONFLICT DO NOTHING RETURNING {COLS}"
-    );
-    let args = [
-        Text(&scope.account),
-        Text(&scope.region),
-        Text(&rec.kind),
-        Text(&rec.id),
-        Text(&rec.arn),
-        OptText(rec.parent.as_deref()),
-        Text(&idx),
-        Text(&body),
-        Int(i64::from(rec.schema_version)),
-        Int(now),
-    ];
-    let raw = conn
-        .fetch_records(&sql, &args)
+    let raw = insert_records(conn, &[(scope, rec, now)])
         .await?
-        .into_iter()
-        .next()
+        .pop()
         .ok_or(StoreError::AlreadyExists)?;
     // The insert trigger (schema version 2) wrote the index rows and cleared any tags left under this ARN.
     upsert_tags(conn, &rec.arn, &rec.tags).await?;
     Ok(raw)
+}
+
+/// Records written per statement by [`insert_records`]: 10 arguments each, far below both engines' limits.
+const RECORDS_PER_STATEMENT: usize = 100;
+
+/// Inserts records (version 1), a hundred per multi-row statement, and returns them in the order of
+/// `rows`; if any conflicts (its key, or its ARN in any scope), [`StoreError::AlreadyExists`], and the
+/// caller rolls the transaction back. Tags are not written here: see [`upsert_tag_rows`].
+async fn insert_records(
+    conn: &mut Conn<'_>,
+    rows: &[(&Scope, &NewRecord, i64)],
+) -> Result<Vec<RawRecord>, StoreError> {
+    let texts = rows
+        .iter()
+        .map(|(_, rec, _)| Ok((serde_json::to_string(&rec.index)?, body_text(&rec.body)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (chunk, texts) in rows
+        .chunks(RECORDS_PER_STATEMENT)
+        .zip(texts.chunks(RECORDS_PER_STATEMENT))
+    {
+        let mut params = Params {
+            args: Vec::with_capacity(10 * chunk.len()),
+        };
+        let mut sql = String::from(
+            "INSERT INTO records (account, region, kind, id, arn, parent, idx, body, schema_version, \
+             version, created_at, updated_at) VALUES ",
+        );
+        for (n, ((scope, rec, now), (idx, body))) in chunk.iter().zip(texts).enumerate() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            let account = params.push(Text(&scope.account));
+            let region = params.push(Text(&scope.region));
+            let kind = params.push(Text(&rec.kind));
+            let id = params.push(Text(&rec.id));
+            let arn = params.push(Text(&rec.arn));
+            let parent = params.push(OptText(rec.parent.as_deref()));
+            let idx = params.push(Text(idx));
+            let body = params.push(Text(body));
+            let schema = params.push(Int(i64::from(rec.schema_version)));
+            let now = params.push(Int(*now));
+            sql.push_str(&format!(
+                "({account}, {region}, {kind}, {id}, {arn}, {parent}, {idx}, {body}, {schema}, 1, {now}, {now})"
+            ));
+        }
+        // ON CONFLICT without a target covers both the primary key and the global ARN uniqueness; a
+        // conflicting row is skipped, so fewer rows come back.
+        sql.push_str(" ON CONFLICT DO NOTHING RETURNING ");
+        sql.push_str(COLS);
+        let raws = conn.fetch_records(&sql, &params.args).await?;
+        if raws.len() != chunk.len() {
+            return Err(StoreError::AlreadyExists);
+        }
+        // ARNs are unique across the table, so they tell which row each returned record is (the order
+        // of RETURNING rows is unspecified).
+        let mut by_arn: HashMap<String, RawRecord> =
+            raws.into_iter().map(|r| (r.arn.clone(), r)).collect();
+        for (_, rec, _) in chunk {
+            out.push(
+                by_arn
+                    .remove(&rec.arn)
+                    .ok_or_else(|| StoreError::Backend("an insert returned another row".into()))?,
+            );
+        }
+    }
+    Ok(out)
 }
 
 async fn update_in(
@@ -873,20 +918,31 @@ async fn upsert_tags(
     arn: &str,
     tags: &BTreeMap<String, String>,
 ) -> Result<(), StoreError> {
-    let tags: Vec<(&String, &String)> = tags.iter().collect();
-    for chunk in tags.chunks(TAGS_PER_STATEMENT) {
+    let rows: Vec<(&str, &str, &str)> = tags
+        .iter()
+        .map(|(key, value)| (arn, key.as_str(), value.as_str()))
+        .collect();
+    upsert_tag_rows(conn, &rows).await
+}
+
+/// Sets `(arn, key, value)` tags, inserting or overwriting, a hundred per statement.
+async fn upsert_tag_rows(
+    conn: &mut Conn<'_>,
+    rows: &[(&str, &str, &str)],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(TAGS_PER_STATEMENT) {
         let mut params = Params {
-            args: Vec::with_capacity(1 + 2 * chunk.len()),
+            args: Vec::with_capacity(3 * chunk.len()),
         };
-        let arn_param = params.push(Text(arn));
         let mut sql = String::from("INSERT INTO tags (arn, key, value) VALUES ");
-        for (n, (key, value)) in chunk.iter().enumerate() {
+        for (n, (arn, key, value)) in chunk.iter().enumerate() {
             if n > 0 {
                 sql.push_str(", ");
             }
+            let arn = params.push(Text(arn));
             let key = params.push(Text(key));
             let value = params.push(Text(value));
-            sql.push_str(&format!("({arn_param}, {key}, {value})"));
+            sql.push_str(&format!("({arn}, {key}, {value})"));
         }
         sql.push_str(" ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value");
         conn.execute(&sql, &params.args).await?;
@@ -1070,9 +1126,6 @@ async fn write_group(writer: &SqlitePool, jobs: &[WriteJob]) -> Result<Vec<Resul
     tx.finish(res).await
 }
 
-/// Records written per statement by [`insert_batch`]: 10 arguments each, far below both engines' limits.
-const RECORDS_PER_STATEMENT: usize = 100;
-
 /// Whether every op of the group is an insert (into any scope), so [`insert_batch`] can run it.
 fn inserts_only(jobs: &[WriteJob]) -> bool {
     jobs.iter().all(|job| {
@@ -1082,125 +1135,44 @@ fn inserts_only(jobs: &[WriteJob]) -> bool {
     })
 }
 
-/// The inserts of a whole group as multi-row statements: the records (a hundred per statement), then
-/// their tags. Each statement is one round trip to the connection's worker thread, where inserting one
-/// by one costs one per record and one per record with tags; on a group of creates this is most of the
-/// writer's time.
+/// The inserts of a whole group as multi-row statements ([`insert_records`], then
+/// [`upsert_tag_rows`]). Each statement is one round trip to the connection's worker thread, where
+/// inserting one by one costs one per record and one per record with tags; on a group of creates this
+/// is most of the writer's time.
 ///
 /// The outcome equals that of [`transact_in`] over the jobs in order: inserts either all succeed (the
 /// same rows, index rows, counts and tags) or one conflicts, which one by one fails with
-/// [`StoreError::AlreadyExists`] and here too (a conflicting row is skipped by `ON CONFLICT DO NOTHING`,
-/// so fewer rows come back). The caller rolls the transaction back on any error.
+/// [`StoreError::AlreadyExists`] and here too. The caller rolls the transaction back on any error.
 async fn insert_batch(conn: &mut Conn<'_>, jobs: &[WriteJob]) -> Result<Vec<Results>, StoreError> {
-    struct Row<'a> {
-        scope: &'a Scope,
-        rec: &'a NewRecord,
-        now: i64,
-        idx: String,
-        body: String,
-    }
     let mut rows = Vec::new();
     for job in jobs {
         for op in &job.ops {
-            let (scope, rec) = match op {
-                TxOp::Insert(rec) => (&job.scope, rec),
-                TxOp::InsertIn { scope, record } => (scope, record),
+            match op {
+                TxOp::Insert(rec) => rows.push((&job.scope, rec, job.now)),
+                TxOp::InsertIn { scope, record } => rows.push((scope, record, job.now)),
                 _ => {
                     return Err(StoreError::Backend(
                         "a batched insert was given another op".into(),
                     ));
                 }
-            };
-            rows.push(Row {
-                scope,
-                rec,
-                now: job.now,
-                idx: serde_json::to_string(&rec.index)?,
-                body: body_text(&rec.body)?,
-            });
-        }
-    }
-    // ARNs are unique across the table, so they tell which row each returned record is (the order of
-    // RETURNING rows is unspecified).
-    let mut written: std::collections::HashMap<String, RawRecord> =
-        std::collections::HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(RECORDS_PER_STATEMENT) {
-        let mut params = Params {
-            args: Vec::with_capacity(10 * chunk.len()),
-        };
-        let mut sql = String::from(
-            "INSERT INTO records (account, region, kind, id, arn, parent, idx, body, schema_version, \
-             version, created_at, updated_at) VALUES ",
-        );
-        for (n, row) in chunk.iter().enumerate() {
-            if n > 0 {
-                sql.push_str(", ");
             }
-            let account = params.push(Text(&row.scope.account));
-            let region = params.push(Text(&row.scope.region));
-            let kind = params.push(Text(&row.rec.kind));
-            let id = params.push(Text(&row.rec.id));
-            let arn = params.push(Text(&row.rec.arn));
-            let parent = params.push(OptText(row.rec.parent.as_deref()));
-            let idx = params.push(Text(&row.idx));
-            let body = params.push(Text(&row.body));
-            let schema = params.push(Int(i64::from(row.rec.schema_version)));
-            let now = params.push(Int(row.now));
-            sql.push_str(&format!(
-                "({account}, {region}, {kind}, {id}, {arn}, {parent}, {idx}, {body}, {schema}, 1, {now}, {now})"
-            ));
-        }
-        sql.push_str(" ON CONFLICT DO NOTHING RETURNING ");
-        sql.push_str(COLS);
-        let raws = conn.fetch_records(&sql, &params.args).await?;
-        if raws.len() != chunk.len() {
-            return Err(StoreError::AlreadyExists);
-        }
-        for raw in raws {
-            written.insert(raw.arn.clone(), raw);
         }
     }
+    let mut written = insert_records(conn, &rows).await?.into_iter();
     // After the records: their insert trigger clears any tags left under their ARNs.
     let tags: Vec<(&str, &str, &str)> = rows
         .iter()
-        .flat_map(|row| {
-            row.rec
-                .tags
+        .flat_map(|(_, rec, _)| {
+            rec.tags
                 .iter()
-                .map(|(key, value)| (row.rec.arn.as_str(), key.as_str(), value.as_str()))
+                .map(|(key, value)| (rec.arn.as_str(), key.as_str(), value.as_str()))
         })
         .collect();
-    for chunk in tags.chunks(TAGS_PER_STATEMENT) {
-        let mut params = Params {
-            args: Vec::with_capacity(3 * chunk.len()),
-        };
-        let mut sql = String::from("INSERT INTO tags (arn, key, value) VALUES ");
-        for (n, (arn, key, value)) in chunk.iter().enumerate() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            let arn = params.push(Text(arn));
-            let key = params.push(Text(key));
-            let value = params.push(Text(value));
-            sql.push_str(&format!("({arn}, {key}, {value})"));
-        }
-        sql.push_str(" ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value");
-        conn.execute(&sql, &params.args).await?;
-    }
-    let mut out = Vec::with_capacity(jobs.len());
-    let mut rows = rows.iter();
-    for job in jobs {
-        let mut results = Vec::with_capacity(job.ops.len());
-        for _ in &job.ops {
-            let raw = rows
-                .next()
-                .and_then(|row| written.remove(&row.rec.arn))
-                .ok_or_else(|| StoreError::Backend("a batched insert lost a row".into()))?;
-            results.push(Some(raw));
-        }
-        out.push(results);
-    }
-    Ok(out)
+    upsert_tag_rows(conn, &tags).await?;
+    Ok(jobs
+        .iter()
+        .map(|job| written.by_ref().take(job.ops.len()).map(Some).collect())
+        .collect())
 }
 
 async fn transact_in(

@@ -211,27 +211,8 @@ mod tests {
                 .collect(),
         };
         let audio = TrackIndex {
-            track_id: 2,
-            codec: TrackCodec::Aac,
-            fourcc: *b"mp4a",
-            config: vec![0x11, 0x90],
-            width: 0,
-            height: 0,
-            timescale: 48000,
-            sample_rate: 48000,
-            channels: 2,
             media_time: 1024,
-            samples: (0..282u32)
-                .map(|i| IdxSample {
-                    offset: 5000 + u64::from(i) * 5,
-                    size: 5,
-                    dts: u64::from(i) * 1024,
-                    cts: 0,
-                    duration: 1024,
-                    sync: true,
-                })
-                .collect(),
-            ..video.clone()
+            ..crate::index::fixtures::aac_track(282, 5000)
         };
         AssetIndex {
             memo: Default::default(),
@@ -481,19 +462,10 @@ pub(crate) mod golden {
                 samples: video,
             };
             let a_track = TrackIndex {
-                track_id: 2,
-                codec: TrackCodec::Aac,
-                fourcc: *b"mp4a",
-                config: vec![0x11, 0x90],
-                width: 0,
-                height: 0,
-                timescale: 48000,
-                sample_rate: 48000,
-                channels: 2,
+                source,
                 language: Some(*b"eng"),
-                media_time: 0,
                 samples: audio,
-                ..v_track.clone()
+                ..crate::index::fixtures::aac_track(0, 0)
             };
             tracks.push(v_track);
             tracks.push(a_track);

@@ -769,19 +769,7 @@ impl Varints<'_> {
 
     #[inline]
     fn u32(&mut self) -> Result<u32, DecodeError> {
-        let mut v = 0u32;
-        // At most 5 bytes; the fifth may only carry the top 4 bits of a u32.
-        for shift in [0, 7, 14, 21, 28] {
-            let b = self.byte()?;
-            if shift == 28 && b > 0x0f {
-                return Err(DecodeError("varint overflows"));
-            }
-            v |= u32::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(DecodeError("varint overflows"))
+        u32::try_from(self.u64()?).map_err(|_| DecodeError("varint overflows"))
     }
 }
 
@@ -938,6 +926,35 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// `n` AAC frames at 48 kHz, 5 bytes each back to back from `offset`, as track 2 of source 0
+    /// (no language, no edit); fixtures override what differs.
+    pub(crate) fn aac_track(n: u32, offset: u64) -> TrackIndex {
+        TrackIndex {
+            source: 0,
+            track_id: 2,
+            codec: TrackCodec::Aac,
+            fourcc: *b"mp4a",
+            config: vec![0x11, 0x90],
+            width: 0,
+            height: 0,
+            timescale: 48_000,
+            sample_rate: 48_000,
+            channels: 2,
+            language: None,
+            media_time: 0,
+            samples: (0..n)
+                .map(|i| IdxSample {
+                    offset: offset + u64::from(i) * 5,
+                    size: 5,
+                    dts: u64::from(i) * 1024,
+                    cts: 0,
+                    duration: 1024,
+                    sync: true,
+                })
+                .collect(),
+        }
+    }
+
     /// `secs` of AAC at 48 kHz, its chunks interleaved at irregular places.
     pub(crate) fn odd_audio(seed: u64, source: u32, secs: u32) -> TrackIndex {
         let mut rng = Rng(seed ^ 0x5eed_0000_a0d1_0000);
@@ -962,18 +979,10 @@ pub(crate) mod fixtures {
             .collect();
         TrackIndex {
             source,
-            track_id: 2,
-            codec: TrackCodec::Aac,
-            fourcc: *b"mp4a",
-            config: vec![0x11, 0x90],
-            width: 0,
-            height: 0,
-            timescale: 48_000,
-            sample_rate: 48_000,
-            channels: 2,
             language: Some(*b"eng"),
             media_time: 1024,
             samples,
+            ..aac_track(0, 0)
         }
     }
 
@@ -1031,27 +1040,12 @@ pub(crate) mod fixtures {
                 })
                 .collect(),
         };
+        // Fields as if taken from the video track: track 1, the same edit.
         let audio = TrackIndex {
-            codec: TrackCodec::Aac,
-            fourcc: *b"mp4a",
-            config: vec![0x11, 0x90],
-            width: 0,
-            height: 0,
-            timescale: 48000,
-            sample_rate: 48000,
-            channels: 2,
+            track_id: 1,
             language: audio_language,
-            samples: (0..469u32)
-                .map(|i| IdxSample {
-                    offset: 9000 + u64::from(i) * 5,
-                    size: 5,
-                    dts: u64::from(i) * 1024,
-                    cts: 0,
-                    duration: 1024,
-                    sync: true,
-                })
-                .collect(),
-            ..video(0, 10, 0)
+            media_time: 1024,
+            ..aac_track(469, 9000)
         };
         AssetIndex {
             memo: Default::default(),
@@ -1098,19 +1092,8 @@ mod tests {
                     samples,
                 },
                 TrackIndex {
-                    source: 0,
-                    track_id: 2,
-                    codec: TrackCodec::Aac,
-                    fourcc: *b"mp4a",
-                    config: vec![0x11, 0x90],
-                    width: 0,
-                    height: 0,
-                    timescale: 48000,
-                    sample_rate: 48000,
-                    channels: 2,
-                    language: None,
                     media_time: -1,
-                    samples: Vec::new(),
+                    ..fixtures::aac_track(0, 0)
                 },
             ],
         }
